@@ -1,0 +1,5 @@
+import sys
+
+from elkeid.cli import main
+
+sys.exit(main())

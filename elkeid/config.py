@@ -1,0 +1,125 @@
+"""Configuration of the server and the agent, built from command-line flags.
+
+Errors name the flag and the bad value (:class:`ConfigError`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "AgentConfig",
+    "ConfigError",
+    "HostPort",
+    "ServerConfig",
+    "parse_host_port",
+]
+
+DEFAULT_SERVER_DIR = Path("/var/lib/elkeid/server")
+DEFAULT_AGENT_DIR = Path("/var/lib/elkeid/agent")
+DEFAULT_HTTPS = "0.0.0.0:8443"
+DEFAULT_GRPC = "0.0.0.0:6751"
+
+
+class ConfigError(Exception):
+    """A setting has a value we cannot use; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class HostPort:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def parse_host_port(text: str, *, setting: str) -> HostPort:
+    """Parse ``HOST:PORT`` (``[v6]:PORT`` for IPv6).
+
+    Raises:
+        ConfigError: no port, a port outside 0..65535, or an empty host.
+    """
+    value = text.strip()
+    if value.startswith("["):
+        host, sep, rest = value[1:].partition("]")
+        if not sep or not rest.startswith(":"):
+            raise ConfigError(f"{setting}: {text!r} is not [IPV6]:PORT")
+        port_text = rest[1:]
+    else:
+        host, sep, port_text = value.rpartition(":")
+        if not sep:
+            raise ConfigError(f"{setting}: {text!r} has no port; expected HOST:PORT")
+    if not host:
+        raise ConfigError(f"{setting}: {text!r} has no host; use 0.0.0.0 to listen everywhere")
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise ConfigError(f"{setting}: port {port_text!r} in {text!r} is not a number") from None
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{setting}: port {port} in {text!r} is outside 0..65535")
+    return HostPort(host, port)
+
+
+@dataclass
+class ServerConfig:
+    data_dir: Path = DEFAULT_SERVER_DIR
+    listen_https: HostPort = field(default_factory=lambda: parse_host_port(DEFAULT_HTTPS, setting="--listen-https"))
+    listen_grpc: HostPort = field(default_factory=lambda: parse_host_port(DEFAULT_GRPC, setting="--listen-grpc"))
+    db_url: str = ""
+    sans: list[str] = field(default_factory=list)
+    # Addresses agents are told to dial for gRPC; empty = the host they enrolled
+    # through, with the gRPC port.
+    advertise_grpc: list[str] = field(default_factory=list)
+    api_token_ttl: float = 12 * 3600
+    enroll_token_ttl: float = 24 * 3600
+    local_agent: bool = False
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.data_dir / "pki"
+
+    @property
+    def settings_file(self) -> Path:
+        return self.data_dir / "server.json"
+
+    def resolve_db_url(self) -> str:
+        """The database URL: the flag, else the one recorded at first start, else SQLite in data_dir.
+
+        The chosen URL is recorded in ``server.json`` (mode 0600) so the admin verbs
+        (``elkeid token create``, ``elkeid user ...``) find the same database.
+        """
+        recorded = self._read_settings().get("db")
+        url = self.db_url or recorded or f"sqlite:///{(self.data_dir / 'elkeid.db').resolve()}"
+        if url != recorded:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            data = self._read_settings()
+            data["db"] = url
+            fd = os.open(self.settings_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                json.dump(data, fh, indent=2)
+        self.db_url = url
+        return url
+
+    def _read_settings(self) -> dict:
+        try:
+            return json.loads(self.settings_file.read_text())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read {self.settings_file}: {exc}") from exc
+
+
+@dataclass
+class AgentConfig:
+    data_dir: Path = DEFAULT_AGENT_DIR
+    server: str = ""  # enrollment URL, https://HOST:PORT
+    token: str = ""
+    ca_sha256: str = ""
+    heartbeat_interval: float = 60.0
+    # Back-off between reconnects: starts at min, doubles up to max, +-50 % jitter.
+    reconnect_min: float = 1.0
+    reconnect_max: float = 60.0

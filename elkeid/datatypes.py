@@ -1,0 +1,215 @@
+"""Every data_type number the system knows, with its name and fields.
+
+This module is the only place that names data_type numbers (PROTOCOL.md, "Data
+types"). Everything else refers to the constants below (``EXECVE``,
+``AGENT_HEARTBEAT`` ...) or looks a type up with :func:`get` / :func:`by_name`.
+
+A :class:`DataType` declares the fields a record of that type carries. Driver
+events carry the common fields (:data:`COMMON_FIELDS`), the enrichment fields
+(:data:`ENRICHMENT_FIELDS`) and ``p_exe`` besides their own; asset records carry
+``package_seq`` so a snapshot can be told complete.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+__all__ = [
+    "COMMON_FIELDS",
+    "ENRICHMENT_FIELDS",
+    "DataType",
+    "Kind",
+    "all_types",
+    "by_name",
+    "get",
+]
+
+
+class Kind:
+    """Which part of the system produces a data type."""
+
+    DRIVER = "driver"
+    AGENT = "agent"
+    ASSET = "asset"
+    PLUGIN = "plugin"
+
+
+#: Common fields of every driver event (C).
+COMMON_FIELDS: tuple[str, ...] = (
+    "uid", "exe", "pid", "ppid", "pgid", "tgid", "sid", "comm", "nodename",
+    "sessionid", "pns", "root_pns",
+)  # fmt: skip
+
+#: Enrichment fields added in user space to every driver event (E), plus our p_exe.
+ENRICHMENT_FIELDS: tuple[str, ...] = (
+    "argv", "ppid_argv", "pgid_argv", "username", "pod_name", "exe_hash", "pid_tree", "p_exe",
+)  # fmt: skip
+
+_ASSET_COMMON = ("package_seq",)
+
+
+@dataclass(frozen=True)
+class DataType:
+    """One data_type: its number, short name, producing kind and declared fields.
+
+    ``fields`` lists every field a record of this type may carry, the common and
+    enrichment fields included for driver events.
+    """
+
+    number: int
+    name: str
+    kind: str
+    own_fields: tuple[str, ...]
+    description: str = ""
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        if self.kind == Kind.DRIVER:
+            return COMMON_FIELDS + ENRICHMENT_FIELDS + self.own_fields
+        if self.kind == Kind.ASSET:
+            return self.own_fields + _ASSET_COMMON
+        return self.own_fields
+
+
+_REGISTRY: dict[int, DataType] = {}
+_BY_NAME: dict[str, DataType] = {}
+
+
+def _define(number: int, name: str, kind: str, fields: Iterable[str] | str = (), description: str = "") -> int:
+    if isinstance(fields, str):
+        fields = fields.split()
+    dt = DataType(number, name, kind, tuple(fields), description)
+    if number in _REGISTRY or name in _BY_NAME:
+        raise RuntimeError(f"data_type {number} / {name!r} defined twice")
+    _REGISTRY[number] = dt
+    _BY_NAME[name] = dt
+    return number
+
+
+_NET = "sa_family dip dport sip sport"
+
+# --- driver events (eBPF) -------------------------------------------------------------
+CONNECT = _define(42, "connect", Kind.DRIVER, f"{_NET} res", "outbound connect()")
+ACCEPT = _define(43, "accept", Kind.DRIVER, f"{_NET} res", "inbound accept()")
+BIND = _define(49, "bind", Kind.DRIVER, "sa_family sip sport res", "bind()")
+EXECVE = _define(
+    59,
+    "execve",
+    Kind.DRIVER,
+    "run_path stdin stdout dip dport sip sport sa_family tty socket_pid ssh ld_preload res",
+    "process execution",
+)
+EXIT = _define(60, "exit", Kind.DRIVER, (), "process exit")
+KILL = _define(62, "kill", Kind.DRIVER, "target_pid sig", "kill()")
+RENAME = _define(82, "rename", Kind.DRIVER, "old_name new_name sb_id", "rename()")
+LINK = _define(86, "link", Kind.DRIVER, "old_name new_name sb_id", "link()")
+PTRACE = _define(101, "ptrace", Kind.DRIVER, "ptrace_request target_pid addr data target_argv", "ptrace()")
+SETSID = _define(112, "setsid", Kind.DRIVER, (), "setsid()")
+PRCTL = _define(157, "prctl", Kind.DRIVER, "option new_name", "prctl(PR_SET_NAME)")
+MOUNT = _define(165, "mount", Kind.DRIVER, "dev file_path fstype flags", "mount()")
+MEMFD_CREATE = _define(356, "memfd_create", Kind.DRIVER, "fd_name flags", "memfd_create()")
+DNS_QUERY = _define(601, "dns_query", Kind.DRIVER, f"query {_NET} opcode rcode", "DNS query (UDP to port 53)")
+CREATE_FILE = _define(602, "create_file", Kind.DRIVER, f"file_path {_NET} socket_pid sb_id", "new file created")
+LOAD_MODULE = _define(603, "load_module", Kind.DRIVER, "ko_file run_path", "kernel module loaded")
+UPDATE_CRED = _define(604, "update_cred", Kind.DRIVER, "old_uid res old_username", "credentials raised to root")
+USERMODEHELPER = _define(607, "call_usermodehelper", Kind.DRIVER, "exe argv wait", "kernel ran a user-mode helper")
+PRIVILEGE_ESCALATION = _define(611, "privilege_escalation", Kind.DRIVER, "p_pid p_cred c_cred", "privilege escalation")
+PORT_SCAN = _define(612, "port_scan", Kind.DRIVER, f"type {_NET} flags", "port scan")
+
+# --- agent and plugin status -----------------------------------------------------------
+AGENT_HEARTBEAT = _define(
+    1000,
+    "agent_heartbeat",
+    Kind.AGENT,
+    "kernel_version arch platform platform_family platform_version state state_detail idc region "
+    "net_mode cpu rss read_speed write_speed rx_speed tx_speed rx_tps tx_tps pid nfd start_time du "
+    "nproc total_mem load_1 load_5 load_15 running_procs total_procs host_serial host_id host_model "
+    "host_vendor dns gateway cpu_name boot_time cpu_usage mem_usage",
+    "agent heartbeat",
+)
+PLUGIN_HEARTBEAT = _define(
+    1001,
+    "plugin_heartbeat",
+    Kind.AGENT,
+    "name pversion cpu rss read_speed write_speed pid nfd start_time du rx_tps tx_tps rx_speed tx_speed",
+    "plugin heartbeat",
+)
+AGENT_ERROR = _define(1010, "agent_error", Kind.AGENT, "level msg source plugin", "agent error log")
+PLUGIN_ERROR = _define(1011, "plugin_error", Kind.AGENT, "level msg source plugin", "plugin error log")
+DRIVER_STATUS = _define(900, "driver_status", Kind.PLUGIN, (), "driver status")
+DRIVER_UNAVAILABLE = _define(901, "driver_unavailable", Kind.PLUGIN, "reason kernel_version arch", "driver unavailable")
+
+# --- core tasks (object_name "elkeid-agent") ------------------------------------------
+TASK_UPLOAD_FILE = _define(1050, "task_upload_file", Kind.AGENT, "path token", "upload a file through FileExt")
+TASK_SET_IDC = _define(1051, "task_set_idc", Kind.AGENT, "idc region", "set idc and region")
+TASK_SHUTDOWN = _define(1060, "task_shutdown", Kind.AGENT, (), "shut the agent down")
+
+# --- assets (collector) ----------------------------------------------------------------
+ASSET_PROCESS = _define(
+    5050,
+    "process",
+    Kind.ASSET,
+    "pid ppid pgid sid comm exe cmdline cwd state start_time uid euid username exe_hash checksum "
+    "container_id container_name pns root_pns mnt_ns net_ns",
+    "running processes",
+)
+ASSET_LISTEN_PORT = _define(
+    5051,
+    "listen_port",
+    Kind.ASSET,
+    "family protocol state sip sport dip dport uid username inode pid exe comm cmdline container_id",
+    "listening sockets",
+)
+ASSET_USER = _define(
+    5052,
+    "user",
+    Kind.ASSET,
+    "username uid gid groupname home shell last_login_time last_login_ip weak_password sudoers",
+    "local users",
+)
+ASSET_CRON = _define(5053, "cron", Kind.ASSET, "path username schedule command checksum", "cron entries")
+ASSET_SERVICE = _define(5054, "service", Kind.ASSET, "name type command restart working_dir checksum", "services")
+ASSET_SOFTWARE = _define(5055, "software", Kind.ASSET, "name sversion type source status vendor path", "software")
+ASSET_CONTAINER = _define(
+    5056, "container", Kind.ASSET, "id name state image_id image_name pid runtime create_time", "containers"
+)
+ASSET_INTEGRITY = _define(5057, "integrity", Kind.ASSET, "path digest origin_digest modify_time", "file integrity")
+ASSET_VOLUME = _define(5058, "volume", Kind.ASSET, "mount_point fstype total used usage", "volumes")
+ASSET_NIC = _define(5059, "net_interface", Kind.ASSET, "name hardware_addr addrs mtu", "network interfaces")
+ASSET_APP = _define(5060, "application", Kind.ASSET, "name type sversion conf exe pid", "applications")
+ASSET_KMOD = _define(5062, "kmod", Kind.ASSET, "name size refcount used_by state addr", "kernel modules")
+COLLECTOR_TASK_RESULT = _define(5100, "collector_result", Kind.PLUGIN, "status msg token", "collector task result")
+
+# --- other plugins ---------------------------------------------------------------------
+SSH_LOGIN = _define(
+    4000, "ssh_login", Kind.PLUGIN, "status types invalid user sip sport extra rawlog pid", "SSH login"
+)
+_SCAN = "types class name exe exe_size exe_hash md5_hash create_at modify_at hit_data"
+SCAN_DONE = _define(6000, "scan_done", Kind.PLUGIN, "status msg token", "scan task done")
+MALICIOUS_FILE = _define(6001, "malicious_file", Kind.PLUGIN, _SCAN, "malicious file")
+MALICIOUS_PROCESS = _define(6002, "malicious_process", Kind.PLUGIN, f"{_SCAN} pid ppid argv uid", "malicious process")
+BASELINE_RESULT = _define(8000, "baseline_result", Kind.PLUGIN, (), "baseline check result")
+BASELINE_STATUS = _define(8010, "baseline_status", Kind.PLUGIN, "status msg token", "baseline task status")
+
+
+def get(number: int) -> DataType | None:
+    """The declared :class:`DataType` for ``number``, or None if unknown."""
+    return _REGISTRY.get(number)
+
+
+def by_name(name: str) -> DataType:
+    """The :class:`DataType` called ``name``.
+
+    Raises:
+        KeyError: no data type has that name.
+    """
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown data type name {name!r}") from None
+
+
+def all_types() -> list[DataType]:
+    """Every declared data type, by number."""
+    return [_REGISTRY[n] for n in sorted(_REGISTRY)]

@@ -1,0 +1,88 @@
+"""AgentHub: which agents hold a live stream here, and a way to push them Commands."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from elkeid.proto import transfer_pb2
+
+log = logging.getLogger(__name__)
+
+#: Commands queued per agent before a push waits (backpressure, never unbounded).
+COMMAND_QUEUE = 64
+
+
+@dataclass(eq=False)
+class Connection:
+    """One live Transfer stream."""
+
+    agent_id: str
+    peer: str
+    serial: str
+    connected_at: float = field(default_factory=time.time)
+    scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
+    close_reason: str = ""
+
+    def __post_init__(self) -> None:
+        self.send_stream: MemoryObjectSendStream[transfer_pb2.Command]
+        self.receive_stream: MemoryObjectReceiveStream[transfer_pb2.Command]
+        self.send_stream, self.receive_stream = anyio.create_memory_object_stream(COMMAND_QUEUE)
+
+    def close(self, reason: str) -> None:
+        """End the stream; the servicer reports ``reason`` to the agent."""
+        self.close_reason = reason
+        self.scope.cancel()
+
+
+class AgentHub:
+    """The map of live streams on this server (agent id -> :class:`Connection`)."""
+
+    def __init__(self) -> None:
+        self._conns: dict[str, Connection] = {}
+
+    def __len__(self) -> int:
+        return len(self._conns)
+
+    def __contains__(self, agent_id: str) -> bool:
+        return agent_id in self._conns
+
+    def agent_ids(self) -> list[str]:
+        return list(self._conns)
+
+    def register(self, conn: Connection) -> None:
+        """Add a stream; an older stream of the same agent is closed (newest wins)."""
+        old = self._conns.get(conn.agent_id)
+        if old is not None:
+            log.info("agent %s reconnected from %s; closing its older stream", conn.agent_id, conn.peer)
+            old.close("superseded by a newer connection of the same agent")
+        self._conns[conn.agent_id] = conn
+
+    def unregister(self, conn: Connection) -> bool:
+        """Remove ``conn``; False if a newer stream of the agent has replaced it."""
+        if self._conns.get(conn.agent_id) is conn:
+            del self._conns[conn.agent_id]
+            return True
+        return False
+
+    async def push(self, agent_id: str, command: transfer_pb2.Command) -> bool:
+        """Queue a Command for an agent; False if it holds no stream here."""
+        conn = self._conns.get(agent_id)
+        if conn is None:
+            return False
+        try:
+            await conn.send_stream.send(command)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            return False
+        return True
+
+    def disconnect(self, agent_id: str, reason: str) -> bool:
+        conn = self._conns.get(agent_id)
+        if conn is None:
+            return False
+        conn.close(reason)
+        return True

@@ -1,0 +1,106 @@
+"""Wiring of the all-in-one server: every part is a task in one task group."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import anyio
+from anyio.abc import TaskStatus
+
+from elkeid.config import ServerConfig
+from elkeid.pki import ServerPKI, default_sans
+from elkeid.server.ac import AgentHub, TransferServicer, serve_grpc
+from elkeid.server.manager import create_app, generate_password, hash_password, serve_https
+from elkeid.server.pipeline import BatchWriter
+from elkeid.server.store import Store
+
+from ._context import ServerContext
+
+log = logging.getLogger(__name__)
+
+ADMIN_PASSWORD_ENV = "ELKEID_ADMIN_PASSWORD"
+
+
+def ensure_admin(store: Store) -> str | None:
+    """Create the ``admin`` user on first start; return its password if we made it."""
+    if store.count_users():
+        return None
+    password = os.environ.get(ADMIN_PASSWORD_ENV) or generate_password()
+    store.add_user("admin", hash_password(password), "admin")
+    return password
+
+
+def open_store(config: ServerConfig) -> Store:
+    return Store(config.resolve_db_url())
+
+
+async def run_server(config: ServerConfig, *, task_status: TaskStatus[ServerContext] = anyio.TASK_STATUS_IGNORED) -> None:
+    """Run every server part until cancelled.
+
+    Raises:
+        elkeid.pki.PKIError, elkeid.server.store.StoreError: the data directory or
+            database cannot be used.
+        elkeid.server.ac.GrpcListenError, OSError: a port cannot be bound.
+    """
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    pki = await anyio.to_thread.run_sync(ServerPKI.load_or_create, config.pki_dir, config.sans or default_sans())
+    store = await anyio.to_thread.run_sync(open_store, config)
+    try:
+        new_password = await anyio.to_thread.run_sync(ensure_admin, store)
+        if new_password is not None and not os.environ.get(ADMIN_PASSWORD_ENV):
+            print(f"Created user 'admin' with password: {new_password}  (shown once; change it after logging in)",
+                  flush=True)  # fmt: skip
+        await anyio.to_thread.run_sync(store.mark_all_offline)
+        hub = AgentHub()
+        writer = BatchWriter(store)
+        ctx = ServerContext(config=config, pki=pki, store=store, hub=hub, writer=writer)
+        async with anyio.create_task_group() as tg:
+            await tg.start(writer.run)
+            ctx.grpc_port = await tg.start(serve_grpc, TransferServicer(store, hub, writer), pki, config.listen_grpc)
+            ctx.https_port = await tg.start(serve_https, create_app(ctx), ctx, config.listen_https)
+            print(f"Elkeid server ready: console https://{_display_host(config)}:{ctx.https_port}/  "
+                  f"gRPC {config.listen_grpc.host}:{ctx.grpc_port}  CA sha256 {pki.ca_fingerprint}",
+                  flush=True)  # fmt: skip
+            if config.local_agent:
+                tg.start_soon(run_local_agent, ctx)
+            task_status.started(ctx)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(store.mark_all_offline)
+            store.close()
+
+
+def _display_host(config: ServerConfig) -> str:
+    host = config.listen_https.host
+    return "localhost" if host in ("0.0.0.0", "::", "127.0.0.1") else host
+
+
+async def run_local_agent(ctx: ServerContext) -> None:
+    """Run ``elkeid agent`` on this host as a child process, enrolled on first start."""
+    agent_dir = ctx.config.data_dir / "local-agent"
+    args = [sys.executable, "-m", "elkeid", "agent", "--data-dir", str(agent_dir)]
+    if not (agent_dir / "agent.json").exists():
+        token, _ = await anyio.to_thread.run_sync(
+            lambda: ctx.store.create_enroll_token(3600, created_by="server", note="local agent")
+        )
+        args += ["--server", f"https://localhost:{ctx.https_port}", "--token", token,
+                 "--ca-sha256", ctx.pki.ca_fingerprint]  # fmt: skip
+    log.info("starting the local agent (data in %s)", agent_dir)
+    process = await anyio.open_process(args, stdin=None, stdout=None, stderr=None)
+    try:
+        code = await process.wait()
+        log.error("the local agent exited with status %s", code)
+    finally:
+        with anyio.CancelScope(shield=True):
+            if process.returncode is None:
+                process.terminate()
+                with anyio.move_on_after(5):
+                    await process.wait()
+                if process.returncode is None:
+                    process.kill()
+                    await process.wait()
+
+
+__all__ = ["ServerContext", "ensure_admin", "open_store", "run_server"]

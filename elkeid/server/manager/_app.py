@@ -1,0 +1,110 @@
+"""The Quart application and its Hypercorn listener (HTTPS, server certificate)."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+
+import anyio
+from anyio.abc import TaskStatus
+from hypercorn.asyncio import serve
+from hypercorn.config import Config as HypercornConfig
+from quart import Quart, jsonify
+from werkzeug.exceptions import HTTPException
+
+from elkeid.config import HostPort
+
+from . import _api, _enroll
+from .errors import ApiError
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+def create_app(ctx) -> Quart:
+    app = Quart("elkeid")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.config["JSON_SORT_KEYS"] = False
+    app.extensions["elkeid"] = ctx
+    app.register_blueprint(_api.bp)
+    app.register_blueprint(_enroll.bp)
+
+    @app.errorhandler(ApiError)
+    async def _api_error(exc: ApiError):
+        return jsonify(exc.body()), exc.status
+
+    @app.errorhandler(HTTPException)
+    async def _http_error(exc: HTTPException):
+        return jsonify({"error": {"code": exc.name.lower().replace(" ", "_"), "message": exc.description}}), exc.code
+
+    @app.get("/healthz")
+    async def healthz():
+        return {"ok": True, "agents_connected": len(ctx.hub)}
+
+    return app
+
+
+async def serve_https(
+    app: Quart, ctx, listen: HostPort, *, task_status: TaskStatus[int] = anyio.TASK_STATUS_IGNORED
+) -> None:
+    """Serve ``app`` over HTTPS on ``listen`` until cancelled; reports the bound port."""
+    config = HypercornConfig()
+    port = listen.port or _free_port(listen.host)
+    config.bind = [str(HostPort(listen.host, port))]
+    config.certfile = str(ctx.pki.server_cert_path)
+    config.keyfile = str(ctx.pki.server_key_path)
+    config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
+    config.graceful_timeout = 1.0
+    config.include_server_header = False
+    stop, stopped = anyio.Event(), anyio.Event()
+
+    async def _serve() -> None:
+        # Hypercorn must be stopped through its shutdown trigger: cancelling it
+        # with requests in flight leaves its internal futures in a broken state.
+        try:
+            with anyio.CancelScope(shield=True):
+                await serve(app, config, shutdown_trigger=stop.wait, mode="asgi")
+        finally:
+            stopped.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(_serve)
+        await _wait_listening(listen.host, port)
+        log.info("HTTPS (console, API, enrollment) listening on %s:%d", listen.host, port)
+        task_status.started(port)
+        try:
+            await anyio.sleep_forever()
+        finally:
+            stop.set()
+            with anyio.CancelScope(shield=True):
+                await stopped.wait()
+
+
+def _free_port(host: str) -> int:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+async def _wait_listening(host: str, port: int) -> None:
+    """Return once the listener accepts connections (Hypercorn has no started callback)."""
+    target = "127.0.0.1" if host in ("0.0.0.0", "") else ("::1" if host == "::" else host)
+    with anyio.fail_after(10):
+        while True:
+            try:
+                stream = await anyio.connect_tcp(target, port)
+            except OSError:
+                await anyio.sleep(0.02)
+                continue
+            await stream.aclose()
+            return
+
+
+def ssl_context_for(ctx) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(ctx.pki.server_cert_path, ctx.pki.server_key_path)
+    return context

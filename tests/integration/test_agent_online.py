@@ -1,0 +1,61 @@
+"""A real agent process enrolls, streams heartbeats and shows up in the API."""
+
+from __future__ import annotations
+
+import platform
+import uuid
+
+from tests._support import AgentProcess, ServerProcess, agent_record, wait_until
+
+
+def test_agent_appears_online_with_its_kernel_version(server, tmp_path):
+    aid = f"online-{uuid.uuid4()}"
+    agent = AgentProcess(tmp_path / "agent", aid).start(server, server.create_token())
+    try:
+        with server.api() as api:
+            rec = wait_until(
+                lambda: (r := agent_record(api, aid)) and r["online"] and r["kernel_version"] and r,
+                timeout=10,
+                message="agent online with a heartbeat",
+            )
+            assert rec["kernel_version"] == platform.release()
+            hb = rec["last_heartbeat"]
+            for key in ("arch", "platform", "nproc", "total_mem", "rss", "pid", "boot_time", "load_1"):
+                assert hb[key], key
+            assert hb["pid"] == str(agent.proc.pid)
+            assert rec["hostname"] == platform.node()
+            assert rec["version"]
+            agent.stop()
+            wait_until(lambda: not agent_record(api, aid)["online"], timeout=10, message="agent offline")
+    finally:
+        agent.stop()
+
+
+def test_agent_restarts_from_its_data_dir_without_a_token(server, tmp_path):
+    aid = f"restart-{uuid.uuid4()}"
+    agent = AgentProcess(tmp_path / "agent", aid).start(server, server.create_token())
+    with server.api() as api:
+        wait_until(lambda: (r := agent_record(api, aid)) and r["online"], 15, message="first start online")
+        agent.stop()
+        agent = AgentProcess(tmp_path / "agent", aid).start()  # no --server/--token this time
+        try:
+            wait_until(lambda: agent_record(api, aid)["online"], 15, message="second start online")
+        finally:
+            agent.stop()
+
+
+def test_agent_reconnects_after_the_server_comes_back(fresh_server: ServerProcess, tmp_path):
+    fresh_server.start()
+    aid = f"reconnect-{uuid.uuid4()}"
+    agent = AgentProcess(tmp_path / "agent", aid).start(fresh_server, fresh_server.create_token())
+    try:
+        with fresh_server.api() as api:
+            wait_until(lambda: (r := agent_record(api, aid)) and r["online"], 15, message="online")
+        assert fresh_server.stop() == 0
+        agent.log.wait_for(r"reconnecting in", 15)
+        fresh_server.start()  # same data dir and ports
+        with fresh_server.api() as api:
+            wait_until(lambda: agent_record(api, aid)["online"], 30, message="online again")
+        assert agent.proc.poll() is None
+    finally:
+        agent.stop()

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import pytest
+
+from elkeid.config import ConfigError, HostPort, ServerConfig, parse_host_port
+
+
+@pytest.mark.parametrize(
+    "text, want",
+    [("0.0.0.0:8443", HostPort("0.0.0.0", 8443)), ("[::1]:6751", HostPort("::1", 6751)), ("h.example:1", HostPort("h.example", 1))],
+)
+def test_parse_host_port(text, want):
+    assert parse_host_port(text, setting="--x") == want
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("8443", "has no port"),
+        (":8443", "has no host"),
+        ("h:http", "is not a number"),
+        ("h:70000", "outside 0..65535"),
+        ("[::1]6751", r"is not \[IPV6\]:PORT"),
+    ],
+)
+def test_parse_host_port_errors_name_the_setting(text, message):
+    with pytest.raises(ConfigError, match=rf"--listen-grpc: .*{message}"):
+        parse_host_port(text, setting="--listen-grpc")
+
+
+def test_db_url_is_recorded_for_admin_verbs(tmp_path):
+    cfg = ServerConfig(data_dir=tmp_path)
+    url = cfg.resolve_db_url()
+    assert url.startswith("sqlite:///") and url.endswith("elkeid.db")
+    assert (tmp_path / "server.json").stat().st_mode & 0o777 == 0o600
+    assert ServerConfig(data_dir=tmp_path).resolve_db_url() == url
+    other = ServerConfig(data_dir=tmp_path, db_url="postgresql://x@localhost/db").resolve_db_url()
+    assert ServerConfig(data_dir=tmp_path).resolve_db_url() == other
