@@ -42,6 +42,8 @@ class Credentials:
     ca_pem: bytes
     server: str
     grpc_addresses: list[str]
+    #: The server's Ed25519 package-signing key, raw 32 bytes base64 ("" from old servers).
+    signing_public_key: str = ""
 
     @classmethod
     def load(cls, data_dir: Path) -> "Credentials":
@@ -55,6 +57,7 @@ class Credentials:
                 ca_pem=(data_dir / "ca.crt").read_bytes(),
                 server=meta.get("server", ""),
                 grpc_addresses=list(meta.get("grpc", [])),
+                signing_public_key=meta.get("signing_public_key", ""),
             )
         except FileNotFoundError as exc:
             raise NotEnrolled(
@@ -70,7 +73,7 @@ class Credentials:
         (data_dir / "agent.crt").write_bytes(self.cert_pem)
         (data_dir / "ca.crt").write_bytes(self.ca_pem)
         meta = {"agent_id": self.agent_id, "server": self.server, "grpc": self.grpc_addresses,
-                "enrolled_at": time.time()}  # fmt: skip
+                "signing_public_key": self.signing_public_key, "enrolled_at": time.time()}  # fmt: skip
         write_private(data_dir / "agent.json", json.dumps(meta, indent=2).encode())
 
 
@@ -143,6 +146,7 @@ def enroll(data_dir: Path, server: str, token: str, ca_sha256: str) -> Credentia
         ca_pem=ca_pem,
         server=server,
         grpc_addresses=list(answer.get("grpc", [])),
+        signing_public_key=answer.get("signing_public_key", ""),
     )
     creds.save(data_dir)
     log.info("enrolled as %s (certificate valid until %s)", agent_id, cert.not_valid_after_utc.isoformat())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 import uuid
 
@@ -38,6 +39,7 @@ def test_certificate_names_the_agent_id_whatever_the_csr_says(server):
     assert r.status_code == 200
     assert pki.cert_common_name(pki.load_cert(r.json()["certificate"])) == aid
     assert r.json()["grpc"] == [f"127.0.0.1:{server.grpc_port}"]
+    assert len(base64.b64decode(r.json()["signing_public_key"])) == 32
 
 
 def test_an_unknown_token_is_refused(server):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 import grpc
 
@@ -17,8 +18,8 @@ class PeerIdentity:
 
     @property
     def source_ip(self) -> str:
-        # peer() looks like "ipv4:127.0.0.1:5555" or "ipv6:[::1]:5555"
-        kind, _, rest = self.peer.partition(":")
+        # peer() looks like "ipv4:127.0.0.1:5555" or "ipv6:%5B::1%5D:5555" (URL-quoted)
+        kind, _, rest = unquote(self.peer).partition(":")
         if kind == "ipv6":
             return rest.rpartition(":")[0].strip("[]")
         return rest.rpartition(":")[0] if kind == "ipv4" else ""

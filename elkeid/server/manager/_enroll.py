@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 
 import anyio
@@ -60,4 +61,6 @@ async def enroll():
         "certificate": cert_pem(cert).decode(),
         "ca_certificate": ctx.pki.ca_pem.decode(),
         "grpc": grpc_addresses(ctx),
+        # Plugin packages are signed with this key (Ed25519, raw 32 bytes, base64).
+        "signing_public_key": base64.b64encode(ctx.pki.signing_public_key_raw).decode(),
     }
