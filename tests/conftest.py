@@ -6,7 +6,24 @@ import secrets
 
 import pytest
 
+from tests._postgres import PostgresServer
 from tests._support import ServerProcess
+
+
+@pytest.fixture(scope="session")
+def postgres() -> PostgresServer:
+    """A real PostgreSQL server for the run (started on first use)."""
+    pg = PostgresServer().start()
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    """An empty database of each kind: the store and API tests run against both."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'elkeid.db'}"
+    return request.getfixturevalue("postgres").create_database()
 
 
 @pytest.fixture(scope="session")

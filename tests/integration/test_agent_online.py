@@ -59,3 +59,17 @@ def test_agent_reconnects_after_the_server_comes_back(fresh_server: ServerProces
         assert agent.proc.poll() is None
     finally:
         agent.stop()
+
+
+def test_server_on_postgresql_sees_an_agent_online(postgres, tmp_path):
+    srv = ServerProcess(tmp_path / "srv", admin_password="pg-admin-pass", db_url=postgres.create_database())
+    srv.start()
+    aid = f"pg-{uuid.uuid4()}"
+    agent = AgentProcess(tmp_path / "agent", aid).start(srv, srv.create_token())
+    try:
+        with srv.api() as api:
+            wait_until(lambda: (r := agent_record(api, aid)) and r["online"] and r["kernel_version"], 15,
+                       message="agent online on PostgreSQL")  # fmt: skip
+    finally:
+        agent.stop()
+        srv.stop()

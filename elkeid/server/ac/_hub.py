@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Awaitable, Callable
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -44,6 +45,18 @@ class AgentHub:
 
     def __init__(self) -> None:
         self._conns: dict[str, Connection] = {}
+        self._on_connect: list[Callable[[Connection], Awaitable[None]]] = []
+
+    def on_connect(self, callback: Callable[[Connection], Awaitable[None]]) -> None:
+        """Call ``callback(conn)`` whenever an agent's stream is registered (e.g. to push its config)."""
+        self._on_connect.append(callback)
+
+    async def notify_connected(self, conn: Connection) -> None:
+        for callback in list(self._on_connect):
+            try:
+                await callback(conn)
+            except Exception:  # noqa: BLE001 - one listener's bug must not drop the agent
+                log.exception("on-connect listener %r failed for agent %s", callback, conn.agent_id)
 
     def __len__(self) -> int:
         return len(self._conns)

@@ -78,6 +78,7 @@ class TransferServicer(transfer_pb2_grpc.TransferServicer):
             async with anyio.create_task_group() as tg:
                 sent_all = anyio.Event()
                 tg.start_soon(self._send_loop, conn, context, sent_all)
+                tg.start_soon(self.hub.notify_connected, conn)
                 try:
                     # Revocation or a newer stream cancels only the reader: a gRPC
                     # write interrupted by cancellation breaks the call's state.

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import anyio
 from anyio.abc import TaskStatus
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from elkeid import datatypes
 from elkeid.server.store import Store
@@ -38,8 +39,21 @@ class BatchWriter:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._send, self._receive = anyio.create_memory_object_stream[Batch](QUEUE_SIZE)
+        self._subscribers: dict[str, MemoryObjectSendStream[Batch]] = {}
         self.stored_batches = 0
         self.stored_records = 0
+
+    def subscribe(self, name: str, buffer: int = 1024) -> MemoryObjectReceiveStream[Batch]:
+        """A stream of every batch once it is durable (rule engine, task results, Kafka ...).
+
+        Delivery waits when a subscriber's buffer is full, so a consumer that
+        stalls slows ingest rather than losing batches: consumers must keep up.
+        """
+        if name in self._subscribers:
+            raise ValueError(f"a subscriber named {name!r} already exists")
+        send, receive = anyio.create_memory_object_stream[Batch](buffer)
+        self._subscribers[name] = send
+        return receive
 
     async def submit(self, batch: Batch) -> None:
         """Queue ``batch`` and wait until it is durable.
@@ -71,6 +85,16 @@ class BatchWriter:
                 finally:
                     for b in group:
                         b.done.set()
+                for name, stream in list(self._subscribers.items()):
+                    for b in group:
+                        if b.error is not None:
+                            continue
+                        try:
+                            await stream.send(b)
+                        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                            log.warning("batch subscriber %s went away", name)
+                            del self._subscribers[name]
+                            break
 
     def _write(self, group: list[Batch]) -> None:
         for batch in group:

@@ -9,8 +9,8 @@ from elkeid.server.store import Store, TokenRejected
 from elkeid.server.store._models import Base
 
 
-def test_migrations_match_models(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+def test_migrations_match_models(db_url):
+    store = Store(db_url)
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     store.close()
@@ -24,10 +24,10 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
     store.close()
 
 
-def test_enrollment_token_is_single_use(tmp_path):
+def test_enrollment_token_is_single_use(db_url):
     import pytest
 
-    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    store = Store(db_url)
     token, _ = store.create_enroll_token(60)
     store.enroll_agent(token, "a1", serial="01", not_after=0)
     with pytest.raises(TokenRejected, match="already used"):
