@@ -92,8 +92,8 @@ class ServerProcess:
     ca_sha256: str = ""
 
     def start(self, timeout: float = 60) -> "ServerProcess":
-        self.https_port = self.https_port or free_port()
-        self.grpc_port = self.grpc_port or free_port()
+        # Port 0 on first start: the server binds and prints the real ports; a
+        # restart reuses them so agents find it again.
         args = [sys.executable, "-m", "elkeid", "server", "--data-dir", str(self.data_dir),
                 "--listen-https", f"127.0.0.1:{self.https_port}", "--listen-grpc", f"127.0.0.1:{self.grpc_port}",
                 *self.extra_args]  # fmt: skip
@@ -106,7 +106,7 @@ class ServerProcess:
         )  # fmt: skip
         self.log = LogReader(self.proc.stdout, self.data_dir / "server.log")
         m = self.log.wait_for(READY_RE, timeout)
-        self.ca_sha256 = m.group(3)
+        self.https_port, self.grpc_port, self.ca_sha256 = int(m.group(1)), int(m.group(2)), m.group(3)
         return self
 
     @property

@@ -51,8 +51,14 @@ async def serve_https(
 ) -> None:
     """Serve ``app`` over HTTPS on ``listen`` until cancelled; reports the bound port."""
     config = HypercornConfig()
-    port = listen.port or _free_port(listen.host)
-    config.bind = [str(HostPort(listen.host, port))]
+    if listen.port == 0:
+        # Bind here so the real port is known; Hypercorn takes over the socket.
+        sock = _bound_socket(listen.host)
+        port = sock.getsockname()[1]
+        config.bind = [f"fd://{sock.detach()}"]
+    else:
+        port = listen.port
+        config.bind = [str(listen)]
     config.certfile = str(ctx.pki.server_cert_path)
     config.keyfile = str(ctx.pki.server_key_path)
     config.accesslog = None
@@ -83,11 +89,14 @@ async def serve_https(
                 await stopped.wait()
 
 
-def _free_port(host: str) -> int:
+def _bound_socket(host: str) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
 
 
 async def _wait_listening(host: str, port: int) -> None:
