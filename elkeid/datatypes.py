@@ -8,15 +8,24 @@ A :class:`DataType` declares the fields a record of that type carries. Driver
 events carry the common fields (:data:`COMMON_FIELDS`), the enrichment fields
 (:data:`ENRICHMENT_FIELDS`) and ``p_exe`` besides their own; asset records carry
 ``package_seq`` so a snapshot can be told complete.
+
+A field may declare its format after a colon (``"pid:uint!"``): see
+:data:`FORMATS`; a trailing ``!`` means the value is never empty. Fields
+without one are free text. :meth:`DataType.problems` checks a record against
+its declaration (the collector's sanity tests, and the server on ingest).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterable
+import ipaddress
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping
 
 __all__ = [
     "COMMON_FIELDS",
+    "FORMATS",
     "ENRICHMENT_FIELDS",
     "DataType",
     "Kind",
@@ -49,6 +58,49 @@ ENRICHMENT_FIELDS: tuple[str, ...] = (
 _ASSET_COMMON = ("package_seq",)
 
 
+def _is_ip(v: str) -> bool:
+    try:
+        ipaddress.ip_address(v.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+def _is_json(v: str) -> bool:
+    try:
+        json.loads(v)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_fraction(v: str) -> bool:
+    try:
+        return 0.0 <= float(v) <= 1.0
+    except ValueError:
+        return False
+
+
+def _matches(pattern: str) -> Callable[[str], bool]:
+    rx = re.compile(pattern)
+    return lambda v: rx.fullmatch(v) is not None
+
+
+#: Field formats a declaration may name (``name:format``); values are always strings.
+FORMATS: dict[str, Callable[[str], bool]] = {
+    "int": _matches(r"-?[0-9]+"),
+    "uint": _matches(r"[0-9]+"),
+    "port": lambda v: v.isdigit() and int(v) <= 65535,
+    "bool": lambda v: v in ("true", "false"),
+    "ip": _is_ip,
+    "unix": _matches(r"[0-9]+"),  # seconds since the epoch
+    "hex": _matches(r"[0-9a-f]+"),
+    "path": lambda v: v.startswith("/"),
+    "fraction": _is_fraction,  # 0..1, like the heartbeat's mem_usage
+    "json": _is_json,
+}
+
+
 @dataclass(frozen=True)
 class DataType:
     """One data_type: its number, short name, producing kind and declared fields.
@@ -62,6 +114,8 @@ class DataType:
     kind: str
     own_fields: tuple[str, ...]
     description: str = ""
+    formats: Mapping[str, str] = field(default_factory=dict)
+    required: frozenset[str] = frozenset()
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -71,6 +125,20 @@ class DataType:
             return self.own_fields + _ASSET_COMMON
         return self.own_fields
 
+    def problems(self, fields: Mapping[str, str]) -> list[str]:
+        """What is wrong with a record of this type: missing fields, empty required ones, bad formats."""
+        out = []
+        for name in self.fields:
+            value = fields.get(name)
+            if value is None:
+                out.append(f"{self.name} ({self.number}): field {name!r} is missing")
+            elif value == "":
+                if name in self.required:
+                    out.append(f"{self.name} ({self.number}): field {name!r} is empty")
+            elif name in self.formats and not FORMATS[self.formats[name]](value):
+                out.append(f"{self.name} ({self.number}): field {name!r}={value[:80]!r} is not {self.formats[name]}")
+        return out
+
 
 _REGISTRY: dict[int, DataType] = {}
 _BY_NAME: dict[str, DataType] = {}
@@ -79,7 +147,20 @@ _BY_NAME: dict[str, DataType] = {}
 def _define(number: int, name: str, kind: str, fields: Iterable[str] | str = (), description: str = "") -> int:
     if isinstance(fields, str):
         fields = fields.split()
-    dt = DataType(number, name, kind, tuple(fields), description)
+    names, formats, required = [], {}, set()
+    for token in fields:
+        fname, _, fmt = token.partition(":")
+        if fmt.endswith("!"):
+            fmt = fmt[:-1]
+            required.add(fname)
+        if fmt:
+            if fmt not in FORMATS:
+                raise RuntimeError(f"data_type {number}: field {fname!r} has unknown format {fmt!r}")
+            formats[fname] = fmt
+        names.append(fname)
+    if kind == Kind.ASSET:
+        required.add("package_seq")
+    dt = DataType(number, name, kind, tuple(names), description, formats, frozenset(required))
     if number in _REGISTRY or name in _BY_NAME:
         raise RuntimeError(f"data_type {number} / {name!r} defined twice")
     _REGISTRY[number] = dt
@@ -146,45 +227,79 @@ TASK_SET_IDC = _define(1051, "task_set_idc", Kind.AGENT, "idc region", "set idc 
 TASK_SHUTDOWN = _define(1060, "task_shutdown", Kind.AGENT, (), "shut the agent down")
 
 # --- assets (collector) ----------------------------------------------------------------
+# Formats and the identity key of each type are documented in docs/assets.md.
 ASSET_PROCESS = _define(
     5050,
     "process",
     Kind.ASSET,
-    "pid ppid pgid sid comm exe cmdline cwd state start_time uid euid username exe_hash checksum "
-    "container_id container_name pns root_pns mnt_ns net_ns",
+    "pid:uint! ppid:uint pgid:uint sid:uint comm exe:path cmdline cwd:path state start_time:unix! "
+    "uid:uint euid:uint username exe_hash:hex checksum:hex container_id container_name "
+    "pns:uint root_pns:uint mnt_ns:uint net_ns:uint",
     "running processes",
 )
 ASSET_LISTEN_PORT = _define(
     5051,
     "listen_port",
     Kind.ASSET,
-    "family protocol state sip sport dip dport uid username inode pid exe comm cmdline container_id",
-    "listening sockets",
+    "family:uint! protocol:uint! state:uint! sip:ip! sport:port! dip:ip dport:port uid:uint username "
+    "inode:uint! pid:uint exe:path comm cmdline container_id",
+    "listening TCP sockets and bound UDP sockets",
 )
 ASSET_USER = _define(
     5052,
     "user",
     Kind.ASSET,
-    "username uid gid groupname home shell last_login_time last_login_ip weak_password sudoers",
+    "username! uid:uint! gid:uint! groupname home shell last_login_time:unix last_login_ip "
+    "weak_password:bool! sudoers password_status!",
     "local users",
 )
-ASSET_CRON = _define(5053, "cron", Kind.ASSET, "path username schedule command checksum", "cron entries")
-ASSET_SERVICE = _define(5054, "service", Kind.ASSET, "name type command restart working_dir checksum", "services")
-ASSET_SOFTWARE = _define(5055, "software", Kind.ASSET, "name sversion type source status vendor path", "software")
-ASSET_CONTAINER = _define(
-    5056, "container", Kind.ASSET, "id name state image_id image_name pid runtime create_time", "containers"
+ASSET_CRON = _define(
+    5053, "cron", Kind.ASSET, "path:path! username schedule! command! checksum:hex!", "cron and anacron entries"
 )
+ASSET_SERVICE = _define(
+    5054, "service", Kind.ASSET, "name! type command restart working_dir checksum:hex! path:path! user",
+    "systemd services",
+)  # fmt: skip
+ASSET_SOFTWARE = _define(
+    5055, "software", Kind.ASSET, "name! sversion type! source status vendor path arch pid:uint",
+    "software packages: dpkg, rpm, pypi, npm, jar",
+)  # fmt: skip
+ASSET_CONTAINER = _define(
+    5056, "container", Kind.ASSET,
+    "id! name state! image_id image_name pid:uint runtime! create_time:unix",
+    "containers",
+)  # fmt: skip
 ASSET_INTEGRITY = _define(5057, "integrity", Kind.ASSET, "path digest origin_digest modify_time", "file integrity")
-ASSET_VOLUME = _define(5058, "volume", Kind.ASSET, "mount_point fstype total used usage", "volumes")
-ASSET_NIC = _define(5059, "net_interface", Kind.ASSET, "name hardware_addr addrs mtu", "network interfaces")
-ASSET_APP = _define(5060, "application", Kind.ASSET, "name type sversion conf exe pid", "applications")
-ASSET_KMOD = _define(5062, "kmod", Kind.ASSET, "name size refcount used_by state addr", "kernel modules")
-COLLECTOR_TASK_RESULT = _define(5100, "collector_result", Kind.PLUGIN, "status msg token", "collector task result")
+ASSET_VOLUME = _define(
+    5058, "volume", Kind.ASSET, "mount_point:path! fstype! total:uint! used:uint! usage:fraction! device",
+    "mounted file systems",
+)  # fmt: skip
+ASSET_NIC = _define(
+    5059, "net_interface", Kind.ASSET, "name! hardware_addr addrs mtu:uint! index:uint! state", "network interfaces"
+)
+ASSET_APP = _define(
+    5060, "application", Kind.ASSET, "name! type! sversion conf exe:path! pid:uint! container_id",
+    "known server applications found among processes",
+)  # fmt: skip
+ASSET_KMOD = _define(
+    5062, "kmod", Kind.ASSET, "name! size:uint! refcount:uint! used_by state! addr", "loaded kernel modules"
+)
+COLLECTOR_TASK_RESULT = _define(
+    5100, "collector_result", Kind.PLUGIN, "status! msg token snapshots:json", "collector task result"
+)
+#: Our addition: sent after the records of one snapshot (count of them, or why it failed).
+ASSET_SNAPSHOT = _define(
+    5101, "asset_snapshot", Kind.PLUGIN,
+    "data_type:uint! package_seq! count:uint! status! msg elapsed_ms:uint token",
+    "end of one asset snapshot",
+)  # fmt: skip
 
 # --- other plugins ---------------------------------------------------------------------
 SSH_LOGIN = _define(
-    4000, "ssh_login", Kind.PLUGIN, "status types invalid user sip sport extra rawlog pid", "SSH login"
-)
+    4000, "ssh_login", Kind.PLUGIN,
+    "status:bool! types invalid:bool! user sip:ip sport:port extra rawlog! pid:uint source",
+    "SSH login attempt",
+)  # fmt: skip
 _SCAN = "types class name exe exe_size exe_hash md5_hash create_at modify_at hit_data"
 SCAN_DONE = _define(6000, "scan_done", Kind.PLUGIN, "status msg token", "scan task done")
 MALICIOUS_FILE = _define(6001, "malicious_file", Kind.PLUGIN, _SCAN, "malicious file")
