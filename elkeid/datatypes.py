@@ -150,8 +150,8 @@ def _define(number: int, name: str, kind: str, fields: Iterable[str] | str = (),
     names, formats, required = [], {}, set()
     for token in fields:
         fname, _, fmt = token.partition(":")
-        if fmt.endswith("!"):
-            fmt = fmt[:-1]
+        if token.endswith("!"):
+            fname, fmt = fname.rstrip("!"), fmt.rstrip("!")
             required.add(fname)
         if fmt:
             if fmt not in FORMATS:
