@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 from contextlib import contextmanager
 
 import httpx
@@ -47,8 +48,23 @@ def _api_errors(sock: str):
         raise SourceError(f"container API at {sock} sent a reply we cannot read: {exc!r}") from exc
 
 
+def _reachable(sock: str) -> None:
+    # httpcore leaks the socket when a unix connect fails; probe with one we close ourselves.
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(API_TIMEOUT)
+        try:
+            probe.connect(sock)
+        except OSError as exc:
+            raise SourceError(f"container API at {sock} refused the connection ({exc}); is the daemon running?") from exc
+
+
 def docker_containers(sock: str, runtime: str = "docker") -> list[dict[str, str]]:
-    """Containers known to the Docker Engine API at unix socket ``sock``."""
+    """Containers known to the Docker Engine API at unix socket ``sock``.
+
+    Raises:
+        SourceError: nobody listens there, or the answer is not the Engine API's.
+    """
+    _reachable(sock)
     transport = httpx.HTTPTransport(uds=sock)
     out = []
     with _api_errors(sock), httpx.Client(transport=transport, base_url="http://docker", timeout=API_TIMEOUT) as c:

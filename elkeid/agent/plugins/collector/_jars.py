@@ -26,7 +26,7 @@ from ._proc import open_files, read_argv, readlink
 
 ARCHIVE_SUFFIXES = (".jar", ".war", ".ear")
 MAX_ENTRIES_PER_ARCHIVE = 2000
-_NAME_VERSION = re.compile(r"^(?P<name>.+?)[-_](?P<version>\d[\w.+~-]*)$")
+_NAME_VERSION = re.compile(r"^(?P<name>.+?)-(?P<version>\d.*)$")  # version: from the first "-digit"
 _NESTED = re.compile(r"^(?:BOOT-INF|WEB-INF)/lib/([^/]+\.jar)$")
 _POM = re.compile(r"^META-INF/maven/[^/]+/[^/]+/pom\.properties$")
 
