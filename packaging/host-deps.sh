@@ -6,6 +6,8 @@ set -eu
 arch=$(dpkg --print-architecture)
 pkgs="python3 python3-venv python3-dev python3-bpfcc gcc make ca-certificates iproute2 kmod
       postgresql chromium fonts-liberation linux-headers-$arch"
+# Collector/journal_watcher tests: a real rpm, a JVM, journal files written by systemd.
+pkgs="$pkgs libcrypt1 rpm openjdk-17-jdk-headless systemd-journal-remote"
 # The running kernel's own headers, when Debian has them, make bcc match exactly.
 if apt-cache show "linux-headers-$(uname -r)" >/dev/null 2>&1; then
     pkgs="$pkgs linux-headers-$(uname -r)"

@@ -27,13 +27,16 @@ _RUN_PARTS = {"hourly": "@hourly", "daily": "@daily", "weekly": "@weekly", "mont
 _RUN_PARTS_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
+def _entry_lines(text: str) -> list[str]:
+    """The lines of a crontab that are entries: not blank, not comments, not VAR=value."""
+    lines = (raw.strip() for raw in text.splitlines())
+    return [ln for ln in lines if ln and not ln.startswith("#") and not _ENV_LINE.match(ln)]
+
+
 def parse_crontab(text: str, *, user: str | None) -> list[tuple[str, str, str]]:
     """(username, schedule, command) of each entry; ``user`` None means a system crontab (user column)."""
     out = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or _ENV_LINE.match(line):
-            continue
+    for line in _entry_lines(text):
         parts = line.split()
         if parts[0].startswith("@"):
             n_sched = 1
@@ -58,10 +61,7 @@ def _rest(line: str, skip: int) -> str:
 
 def parse_anacrontab(text: str) -> list[tuple[str, str, str]]:
     out = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or _ENV_LINE.match(line):
-            continue
+    for line in _entry_lines(text):
         parts = line.split()
         if len(parts) < 4:
             continue

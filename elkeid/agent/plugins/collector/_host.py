@@ -9,6 +9,7 @@ the hash cache, so nothing is hashed twice while a file is unchanged.
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,3 +93,16 @@ def pids(host: Host) -> list[int]:
         return sorted(int(n) for n in os.listdir(host.proc) if n.isdigit())
     except OSError:
         return []
+
+
+def sqlite_rows(path: Path, query: str) -> list[tuple]:
+    """All rows of ``query`` on the SQLite file at ``path``, opened read-only.
+
+    Raises:
+        sqlite3.Error: not a database, locked, or no such table.
+    """
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return con.execute(query).fetchall()
+    finally:
+        con.close()

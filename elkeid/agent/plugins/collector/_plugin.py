@@ -22,12 +22,8 @@ Options: a JSON object in the environment variable ``ELKEID_PLUGIN_DETAIL``
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import random
-import signal
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +34,8 @@ from google.protobuf.message import DecodeError
 from elkeid import datatypes
 from elkeid.proto import bridge_pb2
 
-from .._pipe import FrameError, read_frame
+from .._pipe import read_frame
+from .._plugin_main import DETAIL_ENV, cancel_on_signals, detail_object, run_plugin
 from .._sdk import PluginClient
 from ._host import DOCKER_SOCKETS, Host
 from ._registry import ASSETS, AssetSpec, spec_for
@@ -48,7 +45,6 @@ from .errors import OptionsError, TaskError
 
 log = logging.getLogger("elkeid.collector")
 
-DETAIL_ENV = "ELKEID_PLUGIN_DETAIL"
 MIN_INTERVAL = 10.0
 TASK_QUEUE = 16
 
@@ -71,14 +67,7 @@ class Options:
             OptionsError: not a JSON object, an unknown key, or a bad value (the message names it).
         """
         opts = cls()
-        if not text.strip():
-            return opts
-        try:
-            raw = json.loads(text)
-        except ValueError as exc:
-            raise OptionsError(f"{DETAIL_ENV} is not JSON: {exc}") from None
-        if not isinstance(raw, dict):
-            raise OptionsError(f"{DETAIL_ENV} must be a JSON object, not {type(raw).__name__}")
+        raw = detail_object(text, OptionsError)
         known = {"intervals", "first_run_within", "jitter", "schedule", "root", "proc", "docker_sockets"}
         for key in raw:
             if key not in known:
@@ -172,7 +161,7 @@ class Collector:
     async def run(self) -> None:
         send, receive = anyio.create_memory_object_stream[bridge_pb2.Task](TASK_QUEUE)
         async with anyio.create_task_group() as tg:
-            tg.start_soon(self._watch_signals, tg.cancel_scope)
+            tg.start_soon(cancel_on_signals, tg.cancel_scope)
             tg.start_soon(self._read_tasks, send)
             if self.options.schedule:
                 for spec in ASSETS.values():
@@ -181,27 +170,7 @@ class Collector:
             await self._serve_tasks(receive)
             tg.cancel_scope.cancel()
 
-    @staticmethod
-    async def _watch_signals(scope: anyio.CancelScope) -> None:
-        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-            async for signum in signals:
-                log.info("received %s, stopping", signal.Signals(signum).name)
-                scope.cancel()
-                return
-
 
 def main() -> int:
     """Entry point of ``elkeid plugin collector``; returns the exit status."""
-    try:
-        options = Options.from_json(os.environ.get(DETAIL_ENV, ""))
-    except OptionsError as exc:
-        print(f"elkeid plugin collector: {exc}", file=sys.stderr)
-        return 2
-    client = PluginClient()
-    try:
-        anyio.run(Collector(options, client).run, backend="asyncio")
-    except* (BrokenPipeError, FrameError) as group:
-        log.info("the agent went away (%s); stopping", group.exceptions[0])
-    finally:
-        client.close()
-    return 0
+    return run_plugin("collector", Options.from_json, Collector, OptionsError)

@@ -24,6 +24,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._host import sqlite_rows
 from .errors import SourceError
 
 DB_DIRS = ("/var/lib/rpm", "/usr/lib/sysimage/rpm")
@@ -100,11 +101,7 @@ def read_sqlite(path: Path) -> RpmPackages:
     """Packages of the rpmdb.sqlite file at ``path``."""
     result = RpmPackages(source=str(path))
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            rows = con.execute("SELECT blob FROM Packages").fetchall()
-        finally:
-            con.close()
+        rows = sqlite_rows(path, "SELECT blob FROM Packages")
     except sqlite3.Error as exc:
         raise SourceError(f"cannot read the RPM database {path}: {exc}") from exc
     for (blob,) in rows:

@@ -18,7 +18,7 @@ import struct
 from importlib import resources
 
 from . import _crypt
-from ._host import Host
+from ._host import Host, sqlite_rows
 from ._sudoers import read_sudoers
 
 _LASTLOG = struct.Struct("=i32s256s")  # struct lastlog on Linux: ll_time, ll_line, ll_host
@@ -80,11 +80,7 @@ def _lastlog2(host: Host) -> dict[str, tuple[str, str]]:
     if not db.exists():
         return {}
     try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-        try:
-            rows = con.execute("SELECT Name, Time, RemoteHost FROM Lastlog2").fetchall()
-        finally:
-            con.close()
+        rows = sqlite_rows(db, "SELECT Name, Time, RemoteHost FROM Lastlog2")
     except sqlite3.Error:
         return {}
     return {name: (str(t) if t else "", host_ or "") for name, t, host_ in rows}

@@ -24,19 +24,17 @@ false: only new lines), ``poll_interval`` (seconds, default 0.5).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
-import signal
-import sys
 from dataclasses import dataclass
 
 import anyio
 
 from elkeid import datatypes
 
-from .._pipe import FrameError, read_frame
+from .._pipe import read_frame
+from .._plugin_main import DETAIL_ENV, cancel_on_signals, detail_object, run_plugin
 from .._sdk import PluginClient
 from ._follow import FileFollower
 from ._journal import follow_journal, journalctl_command
@@ -46,7 +44,6 @@ from .errors import OptionsError
 
 log = logging.getLogger("elkeid.journal_watcher")
 
-DETAIL_ENV = "ELKEID_PLUGIN_DETAIL"
 JOURNALD_SOCKET = "/run/systemd/journal/socket"
 RECHECK = 30.0
 RESTART_DELAY = 10.0
@@ -68,14 +65,7 @@ class Options:
             OptionsError: not a JSON object, an unknown key or a bad value (the message names it).
         """
         opts = cls()
-        if not text.strip():
-            return opts
-        try:
-            raw = json.loads(text)
-        except ValueError as exc:
-            raise OptionsError(f"{DETAIL_ENV} is not JSON: {exc}") from None
-        if not isinstance(raw, dict):
-            raise OptionsError(f"{DETAIL_ENV} must be a JSON object, not {type(raw).__name__}")
+        raw = detail_object(text, OptionsError)
         for key, value in raw.items():
             if key == "source":
                 if value not in ("auto", "journal", "file"):
@@ -174,32 +164,12 @@ class Watcher:
 
     async def run(self) -> None:
         async with anyio.create_task_group() as tg:
-            tg.start_soon(self._watch_signals, tg.cancel_scope)
+            tg.start_soon(cancel_on_signals, tg.cancel_scope)
             tg.start_soon(self._watch)
             await self._drain_tasks()
             tg.cancel_scope.cancel()
 
-    @staticmethod
-    async def _watch_signals(scope: anyio.CancelScope) -> None:
-        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-            async for signum in signals:
-                log.info("received %s, stopping", signal.Signals(signum).name)
-                scope.cancel()
-                return
-
 
 def main() -> int:
     """Entry point of ``elkeid plugin journal_watcher``; returns the exit status."""
-    try:
-        options = Options.from_json(os.environ.get(DETAIL_ENV, ""))
-    except OptionsError as exc:
-        print(f"elkeid plugin journal_watcher: {exc}", file=sys.stderr)
-        return 2
-    client = PluginClient()
-    try:
-        anyio.run(Watcher(options, client).run, backend="asyncio")
-    except* (BrokenPipeError, FrameError) as group:
-        log.info("the agent went away (%s); stopping", group.exceptions[0])
-    finally:
-        client.close()
-    return 0
+    return run_plugin("journal_watcher", Options.from_json, Watcher, OptionsError)

@@ -12,22 +12,13 @@ from elkeid import datatypes
 from elkeid.agent.plugins import REGISTRY
 from elkeid.agent.plugins.collector import ASSETS, Options, OptionsError
 
-from .._plugin_process import PluginProcess, fields
+from .._plugin_process import fields
 from ._sanity import assert_declared
 
 
 @pytest.fixture
-def plugin(tmp_path):
-    procs = []
-
-    def start(detail):
-        p = PluginProcess("collector", tmp_path / f"collector-{len(procs)}.log", detail)
-        procs.append(p)
-        return p
-
-    yield start
-    for p in procs:
-        p.kill()
+def plugin(plugin_process):
+    return lambda detail: plugin_process("collector", detail)
 
 
 def _answer(token):

@@ -21,17 +21,8 @@ JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
 
 
 @pytest.fixture
-def plugin(tmp_path):
-    procs = []
-
-    def start(detail):
-        p = PluginProcess("journal_watcher", tmp_path / f"jw-{len(procs)}.log", detail)
-        procs.append(p)
-        return p
-
-    yield start
-    for p in procs:
-        p.kill()
+def plugin(plugin_process):
+    return lambda detail: plugin_process("journal_watcher", detail)
 
 
 def _logins(n):

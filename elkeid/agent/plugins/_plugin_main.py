@@ -1,0 +1,74 @@
+"""What every built-in plugin process shares: its options, its stop signals, its way out.
+
+A plugin's options arrive as a JSON object in ``ELKEID_PLUGIN_DETAIL`` (the
+agent passes the plugin Config's ``detail`` there). :func:`run_plugin` parses
+them (a bad option: message on stderr, exit status 2), runs the plugin's
+``run()`` coroutine on the asyncio backend, and treats the agent closing the
+pipes (BrokenPipeError, a cut frame) as a normal stop.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+from typing import Any, Awaitable, Callable, Protocol, TypeVar
+
+import anyio
+
+from ._pipe import FrameError
+from ._sdk import PluginClient
+
+DETAIL_ENV = "ELKEID_PLUGIN_DETAIL"
+O = TypeVar("O")
+log = logging.getLogger("elkeid.plugin")
+
+
+class _Runnable(Protocol):
+    def run(self) -> Awaitable[None]: ...
+
+
+def detail_object(text: str, error: type[Exception]) -> dict[str, Any]:
+    """The options object in ``text`` ({} when empty).
+
+    Raises:
+        error: ``text`` is not JSON, or not a JSON object.
+    """
+    if not text.strip():
+        return {}
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise error(f"{DETAIL_ENV} is not JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise error(f"{DETAIL_ENV} must be a JSON object, not {type(raw).__name__}")
+    return raw
+
+
+async def cancel_on_signals(scope: anyio.CancelScope) -> None:
+    """Cancel ``scope`` at the first SIGTERM or SIGINT."""
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for signum in signals:
+            log.info("received %s, stopping", signal.Signals(signum).name)
+            scope.cancel()
+            return
+
+
+def run_plugin(name: str, parse: Callable[[str], O], build: Callable[[O, PluginClient], _Runnable],
+               option_error: type[Exception]) -> int:  # fmt: skip
+    """Parse the options, run the plugin until the agent goes away; the process's exit status."""
+    try:
+        options = parse(os.environ.get(DETAIL_ENV, ""))
+    except option_error as exc:
+        print(f"elkeid plugin {name}: {exc}", file=sys.stderr)
+        return 2
+    client = PluginClient()
+    try:
+        anyio.run(build(options, client).run, backend="asyncio")
+    except* (BrokenPipeError, FrameError) as group:
+        log.info("the agent went away (%s); stopping", group.exceptions[0])
+    finally:
+        client.close()
+    return 0
