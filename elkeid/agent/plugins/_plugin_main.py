@@ -30,6 +30,30 @@ class _Runnable(Protocol):
     def run(self) -> Awaitable[None]: ...
 
 
+def clean_text(value: str) -> str:
+    """``value`` as valid UTF-8 text, which protobuf string fields require.
+
+    File names and /proc contents decoded with surrogateescape (or JSON with lone
+    ``\\udcxx`` escapes) carry lone surrogates; each becomes U+FFFD instead of
+    making the whole record unsendable.
+    """
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        pass
+    try:  # bytes smuggled in by surrogateescape: back to those bytes, each invalid one a U+FFFD
+        raw = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # other lone surrogates
+        raw = value.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "replace")
+
+
+def clean_fields(fields: dict[str, str]) -> dict[str, str]:
+    """Every key and value of a record's fields as valid UTF-8 text (see :func:`clean_text`)."""
+    return {clean_text(str(k)): clean_text(str(v)) for k, v in fields.items()}
+
+
 def detail_object(text: str, error: type[Exception]) -> dict[str, Any]:
     """The options object in ``text`` ({} when empty).
 

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 CONTAINERD_TASKS = "/run/containerd/io.containerd.runtime.v2.task"
 API_TIMEOUT = 10.0
+MAX_SPEC = 4 << 20  # an OCI config.json is a few KiB
 _NAME_KEYS = ("io.kubernetes.cri.container-name", "nerdctl/name", "io.containerd.container.name")
 _IMAGE_KEYS = ("io.kubernetes.cri.image-name", "nerdctl/image", "io.containerd.image.name")
 
@@ -104,6 +105,8 @@ def containerd_tasks(host: Host) -> list[dict[str, str]]:
         for cid in ids:
             bundle = base / ns / cid
             try:
+                if (bundle / "config.json").stat().st_size > MAX_SPEC:
+                    continue
                 spec = json.loads((bundle / "config.json").read_text(errors="replace"))
                 annotations = spec.get("annotations") or {}
                 created = int((bundle / "config.json").stat().st_mtime)

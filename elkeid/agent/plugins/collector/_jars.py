@@ -26,6 +26,7 @@ from ._proc import open_files, read_argv, readlink
 
 ARCHIVE_SUFFIXES = (".jar", ".war", ".ear")
 MAX_ENTRIES_PER_ARCHIVE = 2000
+MAX_MEMBER = 1 << 20  # pom.properties and MANIFEST.MF are tiny; a huge one is a zip bomb
 _NAME_VERSION = re.compile(r"^(?P<name>.+?)-(?P<version>\d.*)$")  # version: from the first "-digit"
 _NESTED = re.compile(r"^(?:BOOT-INF|WEB-INF)/lib/([^/]+\.jar)$")
 _POM = re.compile(r"^META-INF/maven/[^/]+/[^/]+/pom\.properties$")
@@ -72,6 +73,14 @@ def _from_filename(filename: str) -> tuple[str, str]:
     return (m.group("name"), m.group("version")) if m else (stem, "")
 
 
+def _read_member(zf: zipfile.ZipFile, name: str) -> str:
+    info = zf.getinfo(name)
+    if info.file_size > MAX_MEMBER:
+        raise ValueError(f"{name} claims {info.file_size} bytes")
+    with zf.open(info) as f:
+        return f.read(MAX_MEMBER).decode(errors="replace")
+
+
 def read_archive(real_path: str, shown_path: str, pid: int) -> list[JarEntry]:
     """Entries of one archive (opened at ``real_path``, reported as ``shown_path``)."""
     try:
@@ -84,14 +93,14 @@ def read_archive(real_path: str, shown_path: str, pid: int) -> list[JarEntry]:
         for n in names:
             if _POM.match(n) and len(out) < MAX_ENTRIES_PER_ARCHIVE:
                 try:
-                    props = _properties(zf.read(n).decode(errors="replace"))
+                    props = _properties(_read_member(zf, n))
                 except (OSError, zipfile.BadZipFile, ValueError, RuntimeError):
                     continue
                 if props.get("artifactId"):
                     out.append(JarEntry(props["artifactId"], props.get("version", ""), props.get("groupId", ""), shown_path, pid))
         if not out:
             try:
-                mf = _manifest(zf.read("META-INF/MANIFEST.MF").decode(errors="replace"))
+                mf = _manifest(_read_member(zf, "META-INF/MANIFEST.MF"))
             except (KeyError, OSError, zipfile.BadZipFile, ValueError, RuntimeError):
                 mf = {}
             title = mf.get("Implementation-Title") or mf.get("Bundle-SymbolicName", "").split(";")[0]

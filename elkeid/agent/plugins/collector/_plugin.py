@@ -35,7 +35,7 @@ from elkeid import datatypes
 from elkeid.proto import bridge_pb2
 
 from .._pipe import read_frame
-from .._plugin_main import DETAIL_ENV, cancel_on_signals, detail_object, run_plugin
+from .._plugin_main import DETAIL_ENV, cancel_on_signals, clean_fields, detail_object, run_plugin
 from .._sdk import PluginClient
 from ._host import DOCKER_SOCKETS, Host
 from ._registry import ASSETS, AssetSpec, spec_for
@@ -156,7 +156,7 @@ class Collector:
         async with receive:
             async for task in receive:
                 fields = await self.handle_task(task)
-                await anyio.to_thread.run_sync(self.client.send, datatypes.COLLECTOR_TASK_RESULT, fields)
+                await anyio.to_thread.run_sync(self.client.send, datatypes.COLLECTOR_TASK_RESULT, clean_fields(fields))
 
     async def run(self) -> None:
         send, receive = anyio.create_memory_object_stream[bridge_pb2.Task](TASK_QUEUE)

@@ -25,6 +25,7 @@ from typing import Callable
 
 from elkeid import datatypes
 
+from .._plugin_main import clean_fields
 from ._host import Host
 from ._registry import AssetSpec
 from .errors import CollectorError, PartialSnapshot
@@ -67,12 +68,12 @@ def run_snapshot(spec: AssetSpec, host: Host, send: Send, token: str = "") -> Sn
         records, status, msg = [], "failed", f"{type(exc).__name__}: {exc}"
     for fields in records:
         fields["package_seq"] = seq
-        send(spec.data_type, fields, now)
+        send(spec.data_type, clean_fields(fields), now)
     elapsed = int((time.monotonic() - started) * 1000)
-    send(datatypes.ASSET_SNAPSHOT, {
+    send(datatypes.ASSET_SNAPSHOT, clean_fields({
         "data_type": str(spec.data_type), "package_seq": seq, "count": str(len(records)), "status": status,
         "msg": msg, "elapsed_ms": str(elapsed), "token": token,
-    }, now)  # fmt: skip
+    }), now)  # fmt: skip
     if status != "complete":
         log.warning("%s snapshot %s: %s", spec.name, status, msg)
     return SnapshotResult(spec.data_type, seq, len(records), status, msg, elapsed)

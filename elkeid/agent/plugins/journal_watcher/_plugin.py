@@ -34,7 +34,7 @@ import anyio
 from elkeid import datatypes
 
 from .._pipe import read_frame
-from .._plugin_main import DETAIL_ENV, cancel_on_signals, detail_object, run_plugin
+from .._plugin_main import DETAIL_ENV, cancel_on_signals, clean_fields, detail_object, run_plugin
 from .._sdk import PluginClient
 from ._follow import FileFollower
 from ._journal import follow_journal, journalctl_command
@@ -112,7 +112,7 @@ class Watcher:
     def _emit(self, message: str, pid: str, timestamp: int, source: str) -> None:
         for fields in parse_message(message):
             fields.update(pid=pid, source=source)
-            self.client.send(datatypes.SSH_LOGIN, fields, timestamp)
+            self.client.send(datatypes.SSH_LOGIN, clean_fields(fields), timestamp)
             self.sent += 1
 
     async def _watch_file(self, path: str) -> None:

@@ -34,3 +34,12 @@ def test_name_from_the_file_when_the_archive_says_nothing(tmp_path):
         zf.writestr("com/google/X.class", b"")
     (e,) = read_archive(str(p), str(p), 7)
     assert (e.name, e.version, e.pid) == ("guava", "32.1.2-jre", 7)
+
+
+def test_a_zip_bomb_manifest_is_not_inflated(tmp_path):
+    p = tmp_path / "bomb-1.0.jar"
+    with zipfile.ZipFile(p, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("META-INF/MANIFEST.MF", "Implementation-Title: x\n" + "A" * (8 << 20))
+        zf.writestr("META-INF/maven/g/a/pom.properties", "artifactId=a\nversion=1\n" + "#" * (8 << 20))
+    (e,) = read_archive(str(p), str(p), 1)
+    assert (e.name, e.version) == ("bomb", "1.0")  # members over 1 MiB are not read: the file name speaks

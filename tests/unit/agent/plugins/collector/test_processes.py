@@ -60,3 +60,30 @@ def test_container_id_from_cgroup_path(tmp_path):
         (tmp_path / str(pid) / "cgroup").write_text(line + "\n")
     host = Host(proc=tmp_path)
     assert container_id(host, 10) == cid and container_id(host, 11) == cid and container_id(host, 12) == ""
+
+
+def test_hostile_names_still_make_sendable_records(tmp_path):
+    """An executable whose path and argv are not UTF-8 must not make the snapshot unsendable."""
+    import shutil
+
+    from elkeid.agent.plugins.collector import ASSETS, run_snapshot
+    from elkeid.proto import bridge_pb2
+
+    exe = os.path.join(os.fsencode(tmp_path), b"sl\xffeep")
+    shutil.copy("/bin/sleep", exe)
+    proc = subprocess.Popen([exe, b"60"])  # the path (so exe and cmdline) is not UTF-8
+    try:
+        encoded = []
+
+        def send(dt, fields, ts):
+            rec = bridge_pb2.Record(data_type=dt, timestamp=ts)
+            rec.data.fields.update(fields)
+            encoded.append(bridge_pb2.Record.FromString(rec.SerializeToString()))
+
+        result = run_snapshot(ASSETS[datatypes.ASSET_PROCESS], Host(), send)
+        assert result.status == "complete"
+        rec = next(r for r in encoded if r.data.fields.get("pid") == str(proc.pid))
+        assert rec.data.fields["exe"].endswith("/sl\ufffdeep")
+    finally:
+        proc.kill()
+        proc.wait()
