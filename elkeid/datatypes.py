@@ -116,6 +116,8 @@ class DataType:
     description: str = ""
     formats: Mapping[str, str] = field(default_factory=dict)
     required: frozenset[str] = frozenset()
+    #: asset types: the fields naming one item across snapshots (the server's inventory key)
+    key: tuple[str, ...] = ()
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -144,7 +146,8 @@ _REGISTRY: dict[int, DataType] = {}
 _BY_NAME: dict[str, DataType] = {}
 
 
-def _define(number: int, name: str, kind: str, fields: Iterable[str] | str = (), description: str = "") -> int:
+def _define(number: int, name: str, kind: str, fields: Iterable[str] | str = (), description: str = "",
+            key: str = "") -> int:
     if isinstance(fields, str):
         fields = fields.split()
     names, formats, required = [], {}, set()
@@ -160,7 +163,9 @@ def _define(number: int, name: str, kind: str, fields: Iterable[str] | str = (),
         names.append(fname)
     if kind == Kind.ASSET:
         required.add("package_seq")
-    dt = DataType(number, name, kind, tuple(names), description, formats, frozenset(required))
+    if not set(key.split()) <= set(names):
+        raise RuntimeError(f"data_type {number}: key {key!r} names undeclared fields")
+    dt = DataType(number, name, kind, tuple(names), description, formats, frozenset(required), tuple(key.split()))
     if number in _REGISTRY or name in _BY_NAME:
         raise RuntimeError(f"data_type {number} / {name!r} defined twice")
     _REGISTRY[number] = dt
@@ -227,7 +232,7 @@ TASK_SET_IDC = _define(1051, "task_set_idc", Kind.AGENT, "idc region", "set idc 
 TASK_SHUTDOWN = _define(1060, "task_shutdown", Kind.AGENT, (), "shut the agent down")
 
 # --- assets (collector) ----------------------------------------------------------------
-# Formats and the identity key of each type are documented in docs/assets.md.
+# Formats and the identity key (``key``: unique within one snapshot) are documented in docs/assets.md.
 ASSET_PROCESS = _define(
     5050,
     "process",
@@ -236,6 +241,7 @@ ASSET_PROCESS = _define(
     "uid:uint euid:uint username exe_hash:hex checksum:hex container_id container_name "
     "pns:uint root_pns:uint mnt_ns:uint net_ns:uint",
     "running processes",
+    key="pid start_time",
 )
 ASSET_LISTEN_PORT = _define(
     5051,
@@ -244,6 +250,7 @@ ASSET_LISTEN_PORT = _define(
     "family:uint! protocol:uint! state:uint! sip:ip! sport:port! dip:ip dport:port uid:uint username "
     "inode:uint! pid:uint exe:path comm cmdline container_id",
     "listening TCP sockets and bound UDP sockets",
+    key="protocol family sip sport",
 )
 ASSET_USER = _define(
     5052,
@@ -252,37 +259,46 @@ ASSET_USER = _define(
     "username! uid:uint! gid:uint! groupname home shell last_login_time:unix last_login_ip "
     "weak_password:bool! sudoers password_status!",
     "local users",
+    key="username",
 )
 ASSET_CRON = _define(
-    5053, "cron", Kind.ASSET, "path:path! username schedule! command! checksum:hex!", "cron and anacron entries"
+    5053, "cron", Kind.ASSET, "path:path! username schedule! command! checksum:hex!", "cron and anacron entries",
+    key="path username schedule command",
 )
 ASSET_SERVICE = _define(
     5054, "service", Kind.ASSET, "name! type command restart working_dir checksum:hex! path:path! user",
     "systemd services",
+    key="name",
 )  # fmt: skip
 ASSET_SOFTWARE = _define(
     5055, "software", Kind.ASSET, "name! sversion type! source status vendor path arch pid:uint",
     "software packages: dpkg, rpm, pypi, npm, jar",
+    key="type name arch path sversion",  # rpm keeps several versions of one package (kernel, gpg-pubkey)
 )  # fmt: skip
 ASSET_CONTAINER = _define(
     5056, "container", Kind.ASSET,
     "id! name state! image_id image_name pid:uint runtime! create_time:unix",
     "containers",
+    key="id",
 )  # fmt: skip
 ASSET_INTEGRITY = _define(5057, "integrity", Kind.ASSET, "path digest origin_digest modify_time", "file integrity")
 ASSET_VOLUME = _define(
     5058, "volume", Kind.ASSET, "mount_point:path! fstype! total:uint! used:uint! usage:fraction! device",
     "mounted file systems",
+    key="mount_point",
 )  # fmt: skip
 ASSET_NIC = _define(
-    5059, "net_interface", Kind.ASSET, "name! hardware_addr addrs mtu:uint! index:uint! state", "network interfaces"
+    5059, "net_interface", Kind.ASSET, "name! hardware_addr addrs mtu:uint! index:uint! state", "network interfaces",
+    key="name",
 )
 ASSET_APP = _define(
     5060, "application", Kind.ASSET, "name! type! sversion conf exe:path! pid:uint! container_id",
     "known server applications found among processes",
+    key="name exe conf container_id",
 )  # fmt: skip
 ASSET_KMOD = _define(
-    5062, "kmod", Kind.ASSET, "name! size:uint! refcount:uint! used_by state! addr", "loaded kernel modules"
+    5062, "kmod", Kind.ASSET, "name! size:uint! refcount:uint! used_by state! addr", "loaded kernel modules",
+    key="name",
 )
 COLLECTOR_TASK_RESULT = _define(
     5100, "collector_result", Kind.PLUGIN, "status! msg token snapshots:json", "collector task result"

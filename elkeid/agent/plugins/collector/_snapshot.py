@@ -1,6 +1,7 @@
 """One snapshot of one asset type: collect, stamp with package_seq, send, then send the 5101 marker.
 
-Every record of a snapshot carries the same ``package_seq`` (16 hex digits,
+Records sharing an identity key (``DataType.key``) are sent once. Every
+record of a snapshot carries the same ``package_seq`` (16 hex digits,
 random, new for each snapshot) and the same timestamp. After them comes one
 5101 ``asset_snapshot`` record with that package_seq, the asset ``data_type``,
 the ``count`` of records sent, ``status`` (complete | partial | failed), a
@@ -53,6 +54,25 @@ def new_package_seq() -> str:
     return secrets.token_hex(8)
 
 
+def unique_by_key(data_type: int, records: list[dict[str, str]]) -> list[dict[str, str]]:
+    """``records`` with one per identity key (the first), as the server's inventory expects.
+
+    Items sharing a key are the same item seen twice (SO_REUSEPORT sockets of one port,
+    a crontab line written twice …).
+    """
+    key = datatypes.get(data_type).key
+    if not key:
+        return records
+    seen: set[tuple[str, ...]] = set()
+    out = []
+    for rec in records:
+        k = tuple(rec.get(f, "") for f in key)
+        if k not in seen:
+            seen.add(k)
+            out.append(rec)
+    return out
+
+
 def run_snapshot(spec: AssetSpec, host: Host, send: Send, token: str = "") -> SnapshotResult:
     """Collect ``spec`` on ``host`` and send its records and marker through ``send(data_type, fields, ts)``."""
     seq, now, started = new_package_seq(), int(time.time()), time.monotonic()
@@ -66,6 +86,7 @@ def run_snapshot(spec: AssetSpec, host: Host, send: Send, token: str = "") -> Sn
     except Exception as exc:  # noqa: BLE001 - one asset type's bug must not stop the others
         log.exception("collecting %s (%d) failed", spec.name, spec.data_type)
         records, status, msg = [], "failed", f"{type(exc).__name__}: {exc}"
+    records = unique_by_key(spec.data_type, records)
     for fields in records:
         fields["package_seq"] = seq
         send(spec.data_type, clean_fields(fields), now)

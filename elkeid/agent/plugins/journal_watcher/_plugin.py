@@ -138,9 +138,12 @@ class Watcher:
         while True:
             cmd = journalctl_command(files, from_start=self.options.from_start, after=cursor)
             log.info("reading the journal: %s", " ".join(cmd))
-            async for entry in follow_journal(cmd):
-                await anyio.to_thread.run_sync(self._emit, entry.message, entry.pid, entry.timestamp, "journal")
-                cursor = entry.cursor or cursor
+            try:
+                async for entry in follow_journal(cmd):
+                    await anyio.to_thread.run_sync(self._emit, entry.message, entry.pid, entry.timestamp, "journal")
+                    cursor = entry.cursor or cursor
+            except OSError as exc:  # journalctl vanished or cannot be run: say so, try again later
+                log.error("cannot run %s: %s; retrying in %ds", cmd[0], exc, RESTART_DELAY)
             await anyio.sleep(RESTART_DELAY)
 
     async def _watch(self) -> None:

@@ -26,6 +26,10 @@ def test_records_match_their_declaration(host, data_type):
     assert marker[0] == datatypes.ASSET_SNAPSHOT
     assert_declared(datatypes.ASSET_SNAPSHOT, [marker[1]])
     assert marker[1]["count"] == str(len(records)) and marker[1]["data_type"] == str(data_type)
+    key = datatypes.get(data_type).key
+    assert key, "every asset type declares its identity key"
+    keys = [tuple(f[k] for k in key) for _, f, _ in records]
+    assert len(set(keys)) == len(keys)
 
 
 def test_every_asset_type_of_the_protocol_has_a_collector():

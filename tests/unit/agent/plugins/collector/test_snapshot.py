@@ -53,3 +53,10 @@ def test_failures_send_no_records_and_say_why(caplog):
     result, sent = _run(bug)
     assert result.status == "failed" and sent[0][1]["msg"] == "ZeroDivisionError: oops"
     assert "Traceback" in caplog.text or any(r.exc_info for r in caplog.records)
+
+
+def test_records_sharing_an_identity_key_are_sent_once():
+    line = {"path": "/etc/crontab", "username": "root", "schedule": "@daily", "command": "x", "checksum": "ab"}
+    result, sent = _run(lambda host: [dict(line), dict(line, checksum="cd"), dict(line, command="y")])
+    assert result.count == 2 and [f["command"] for _, f, _ in sent[:-1]] == ["x", "y"]
+    assert sent[-1][1]["count"] == "2"
