@@ -3,8 +3,8 @@
 A plugin's options arrive as a JSON object in ``ELKEID_PLUGIN_DETAIL`` (the
 agent passes the plugin Config's ``detail`` there). :func:`run_plugin` parses
 them (a bad option: message on stderr, exit status 2), runs the plugin's
-``run()`` coroutine on the asyncio backend, and treats the agent closing the
-pipes (BrokenPipeError, a cut frame) as a normal stop.
+``run()`` coroutine on the asyncio backend; the agent closing the pipes is a
+normal stop (status 0), a broken frame on the task pipe a failure (status 1).
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
 from typing import Any, Awaitable, Callable, Protocol, TypeVar
 
 import anyio
 
-from ._pipe import FrameError
+from ._pipe import MAX_FRAME, FrameError
 from ._sdk import PluginClient
 
 DETAIL_ENV = "ELKEID_PLUGIN_DETAIL"
@@ -71,6 +72,39 @@ def detail_object(text: str, error: type[Exception]) -> dict[str, Any]:
     return raw
 
 
+async def task_frames(fd: int) -> AsyncIterator[bytes]:
+    """Frames from the agent on ``fd`` (the task pipe), read without a blocked thread, until end of file.
+
+    The pipe is switched to non-blocking and waited on by the event loop, so a
+    cancelled plugin exits at once instead of waiting for a thread stuck in read().
+
+    Raises:
+        FrameError: a length over MAX_FRAME, or the pipe closed mid-frame.
+    """
+    os.set_blocking(fd, False)
+    buf = bytearray()
+    while True:
+        await anyio.wait_readable(fd)
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            continue
+        if not chunk:
+            if buf:
+                raise FrameError(f"task pipe closed after {len(buf)} bytes of an unfinished frame")
+            return
+        buf += chunk
+        while len(buf) >= 4:
+            length = int.from_bytes(buf[:4], "little")
+            if length > MAX_FRAME:
+                raise FrameError(f"task frame length {length} exceeds the {MAX_FRAME}-byte limit")
+            if len(buf) < 4 + length:
+                break
+            frame = bytes(buf[4 : 4 + length])
+            del buf[: 4 + length]
+            yield frame
+
+
 async def cancel_on_signals(scope: anyio.CancelScope) -> None:
     """Cancel ``scope`` at the first SIGTERM or SIGINT."""
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
@@ -89,10 +123,14 @@ def run_plugin(name: str, parse: Callable[[str], O], build: Callable[[O, PluginC
         print(f"elkeid plugin {name}: {exc}", file=sys.stderr)
         return 2
     client = PluginClient()
+    status = 0
     try:
         anyio.run(build(options, client).run, backend="asyncio")
-    except* (BrokenPipeError, FrameError) as group:
-        log.info("the agent went away (%s); stopping", group.exceptions[0])
+    except* BrokenPipeError:
+        log.info("the agent closed the record pipe; stopping")
+    except* FrameError as group:
+        log.error("the agent broke the pipe protocol: %s", group.exceptions[0])
+        status = 1
     finally:
         client.close()
-    return 0
+    return status

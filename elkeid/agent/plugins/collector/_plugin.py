@@ -34,8 +34,7 @@ from google.protobuf.message import DecodeError
 from elkeid import datatypes
 from elkeid.proto import bridge_pb2
 
-from .._pipe import read_frame
-from .._plugin_main import DETAIL_ENV, cancel_on_signals, clean_fields, detail_object, run_plugin
+from .._plugin_main import DETAIL_ENV, cancel_on_signals, clean_fields, detail_object, run_plugin, task_frames
 from .._sdk import PluginClient
 from ._host import DOCKER_SOCKETS, Host
 from ._registry import ASSETS, AssetSpec, spec_for
@@ -140,17 +139,14 @@ class Collector:
 
     async def _read_tasks(self, send: ObjectSendStream[bridge_pb2.Task]) -> None:
         async with send:
-            while True:
-                frame = await anyio.to_thread.run_sync(read_frame, self.client.task_fd, abandon_on_cancel=True)
-                if frame is None:
-                    log.info("the agent closed the task pipe; stopping")
-                    return
+            async for frame in task_frames(self.client.task_fd):
                 try:
                     task = bridge_pb2.Task.FromString(frame)
                 except DecodeError as exc:
                     log.error("dropped a task frame of %d bytes that is not a bridge.Task: %s", len(frame), exc)
                     continue
                 await send.send(task)
+        log.info("the agent closed the task pipe; stopping")
 
     async def _serve_tasks(self, receive: ObjectReceiveStream[bridge_pb2.Task]) -> None:
         async with receive:

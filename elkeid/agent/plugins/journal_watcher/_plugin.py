@@ -33,8 +33,7 @@ import anyio
 
 from elkeid import datatypes
 
-from .._pipe import read_frame
-from .._plugin_main import DETAIL_ENV, cancel_on_signals, clean_fields, detail_object, run_plugin
+from .._plugin_main import DETAIL_ENV, cancel_on_signals, clean_fields, detail_object, run_plugin, task_frames
 from .._sdk import PluginClient
 from ._follow import FileFollower
 from ._journal import follow_journal, journalctl_command
@@ -158,12 +157,9 @@ class Watcher:
             await anyio.sleep(RECHECK)
 
     async def _drain_tasks(self) -> None:
-        while True:
-            frame = await anyio.to_thread.run_sync(read_frame, self.client.task_fd, abandon_on_cancel=True)
-            if frame is None:
-                log.info("the agent closed the task pipe; stopping")
-                return
+        async for frame in task_frames(self.client.task_fd):
             log.info("journal_watcher takes no tasks; dropped one of %d bytes", len(frame))
+        log.info("the agent closed the task pipe; stopping")
 
     async def run(self) -> None:
         async with anyio.create_task_group() as tg:

@@ -116,3 +116,20 @@ def test_options_defaults_and_overrides():
 def test_registered_as_builtin_plugins():
     assert REGISTRY["collector"] == "elkeid.agent.plugins.collector:main"
     assert REGISTRY["journal_watcher"] == "elkeid.agent.plugins.journal_watcher:main"
+
+
+def test_sigterm_stops_it_cleanly(plugin):
+    import signal
+
+    p = plugin({"schedule": False})
+    p.send_task(datatypes.ASSET_KMOD, token="before-term")
+    p.wait_for(_answer("before-term"))
+    os.kill(p.pid, signal.SIGTERM)
+    assert p.wait_exit() == 0
+    assert "received SIGTERM, stopping" in p.log()
+
+
+def test_a_broken_task_frame_is_a_failure_exit(plugin):
+    p = plugin({"schedule": False})
+    os.write(p.task_w, (64 << 20).to_bytes(4, "little"))
+    assert p.wait_exit() == 1 and "broke the pipe protocol" in p.log()

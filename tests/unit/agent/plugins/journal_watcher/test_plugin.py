@@ -137,3 +137,14 @@ def test_source_choice(tmp_path):
     assert choose_source(Options(source="file", paths=(str(tmp_path / "auth.log"), str(log)))) == ("file", str(log))
     if shutil.which("journalctl"):
         assert choose_source(Options(journal_files=("/x.journal",), paths=(str(log),))) == ("journal", None)
+
+
+def test_sigterm_stops_it_cleanly(plugin, tmp_path):
+    import signal
+
+    log = tmp_path / "auth.log"
+    log.write_text("")
+    p = plugin({"source": "file", "paths": [str(log)]})
+    _wait_following(p, log)
+    os.kill(p.pid, signal.SIGTERM)
+    assert p.wait_exit() == 0 and "received SIGTERM, stopping" in p.log()
