@@ -3,7 +3,8 @@
     EngineError
     ├── RuleLoadError     rule sources hold errors (``result`` says which file, line and why)
     ├── ReloadRefused     a hot reload was refused; the running rule set stays in force
-    └── WhitelistError    no whitelist can be made from this alert as asked
+    ├── WhitelistError    no whitelist can be made from this alert as asked
+    └── StatusChangeError an alert status change that triage does not allow
 
 Loading itself never raises for bad rules: it returns a :class:`LoadResult`
 listing coded errors and warnings. These exceptions are for callers that want
@@ -43,3 +44,7 @@ class ReloadRefused(RuleLoadError):
 
 class WhitelistError(EngineError):
     """A whitelist cannot be made from the alert as asked (e.g. a chosen field is not in its event)."""
+
+
+class StatusChangeError(EngineError):
+    """A triage status change that is not allowed (e.g. resolved -> acknowledged)."""
