@@ -21,7 +21,7 @@ from sigma.collection import SigmaCollection
 from sigma.conditions import (
     ConditionAND, ConditionFieldEqualsValueExpression, ConditionNOT, ConditionOR, ConditionValueExpression,
 )  # fmt: skip
-from sigma.exceptions import SigmaError
+from sigma.exceptions import SigmaError, SigmaTransformationError
 from sigma.rule import SigmaRule
 from sigma.types import (
     CompareOperators, Placeholder, SigmaBool, SigmaCasedString, SigmaCIDRExpression, SigmaCompareExpression,
@@ -74,9 +74,11 @@ def convert_sigma_text(text: str, file: str, docs: list[Any], result: LoadResult
             continue
         try:
             out.append(convert_rule(item, pipeline, Location(file, doc_line), rid))
-        except (Unmappable, SigmaError) as exc:
+        except (Unmappable, SigmaTransformationError) as exc:  # valid Sigma that our events cannot serve
             reason = exc.args[0] if exc.args else str(exc)
             result.add("S301", file=file, line=doc_line, rule_id=rid, rule=rid, title=title, reason=reason)
+        except SigmaError as exc:  # the rule itself is wrong (e.g. its condition names no detection)
+            result.add("E170", file=file, line=doc_line, rule_id=rid, reason=f"{title}: {exc.args[0] if exc.args else exc}")
         except Exception as exc:  # noqa: BLE001 - see above
             result.add("S301", file=file, line=doc_line, rule_id=rid, rule=rid, title=title,
                        reason=f"pySigma failed on it ({type(exc).__name__}: {exc})")  # fmt: skip
@@ -88,7 +90,8 @@ def convert_rule(sigma: SigmaRule, pipeline: Any, origin: Location, rid: str) ->
 
     Raises:
         Unmappable: the rule cannot run on our events (reason in the message).
-        sigma.exceptions.SigmaError: the pipeline refused it (reason in the message).
+        sigma.exceptions.SigmaTransformationError: the pipeline refused it (reason in the message).
+        sigma.exceptions.SigmaError: the rule is invalid (e.g. its condition names no detection).
     """
     pipeline.apply(sigma)
     data_type = pipeline.state.get("data_type")

@@ -21,8 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sigma.exceptions import SigmaTransformationError
-from sigma.processing.condition_expressions import parse_condition_expression
-from sigma.processing.conditions import LogsourceCondition, RuleContainsFieldCondition
+from sigma.processing.conditions import LogsourceCondition, RuleProcessingCondition
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import (
     ChangeLogsourceTransformation,
@@ -124,6 +123,26 @@ class RefuseUncarriedFields(DetectionItemTransformation):
                 raise SigmaTransformationError(f"field {name}: {reason}")
 
 
+@dataclass
+class HostNameOnly(RuleProcessingCondition):
+    """A Linux network_connection rule that names a DestinationHostname and no address or port."""
+
+    def match(self, rule: SigmaRule) -> bool:  # type: ignore[override]
+        if not isinstance(rule, SigmaRule) or rule.logsource.product != "linux" \
+                or rule.logsource.category != "network_connection":  # fmt: skip
+            return False
+        fields = {item.field for detection in rule.detection.detections.values() for item in _items(detection)}
+        return "DestinationHostname" in fields and not fields & {"DestinationIp", "DestinationPort", "SourceIp",
+                                                                 "SourcePort"}  # fmt: skip
+
+
+def _items(detection: SigmaDetection) -> list[SigmaDetectionItem]:
+    out = []
+    for item in detection.detection_items:
+        out.extend(_items(item) if isinstance(item, SigmaDetection) else [item])
+    return out
+
+
 def _is_true(value: object) -> bool:
     if isinstance(value, SigmaBool):
         return bool(value.boolean)
@@ -142,14 +161,8 @@ def elkeid_pipeline() -> ProcessingPipeline:
                        rule_condition_negation=True),
         ProcessingItem(DropInitiatedTrue(), identifier="elkeid_drop_initiated",
                        rule_conditions=[linux("network_connection")]),
-        ProcessingItem(
-            ChangeLogsourceTransformation(category="dns_query", product="linux"), identifier="elkeid_hostname_to_dns",
-            rule_conditions={"net": linux("network_connection"),
-                             "host": RuleContainsFieldCondition("DestinationHostname"),
-                             **{f"f{i}": RuleContainsFieldCondition(f) for i, f in enumerate(
-                                 ("DestinationIp", "DestinationPort", "SourceIp", "SourcePort"))}},
-            rule_condition_expression=parse_condition_expression("net and host and not (f0 or f1 or f2 or f3)"),
-        ),  # fmt: skip
+        ProcessingItem(ChangeLogsourceTransformation(category="dns_query", product="linux"),
+                       identifier="elkeid_hostname_to_dns", rule_conditions=[HostNameOnly()]),
     ]
     for category, (data_type, mapping) in CATEGORIES.items():
         items.append(ProcessingItem(SetStateTransformation("data_type", data_type),

@@ -121,7 +121,7 @@ def load_sources(sources: Iterable[Source], result: LoadResult | None = None) ->
                 rule = reader.rule(raw, line_of(rules, i))
                 if rule is not None:
                     _register(result, seen, rule)
-        if docs and not count and not any(d.get("lists") or d.get("macros") for d in docs):
+        if docs and not count and not any(d.get("lists") or d.get("macros") or "rules" in d and d["rules"] for d in docs):
             result.add("W205", file=src.name)
     for src, docs in sigma:
         for rule in convert_sigma_text(src.text, src.name, docs, result):
