@@ -88,8 +88,14 @@ def build_process_chain(event: Mapping[str, Any], recent: Iterable[Mapping[str, 
 
 
 def _index(recent: Iterable[Mapping[str, Any]], when: float | None) -> dict[str, tuple[int, float, Mapping]]:
-    """pid -> (rank, timestamp, event) of the best description at or before ``when``."""
-    best: dict[str, tuple[int, float, Mapping]] = {}
+    """pid -> (rank, timestamp, event) of the best description at or before ``when``.
+
+    The latest execve of the pid wins (it carries that image's argv), unless a
+    later event of the pid names another executable: then the pid was reused
+    and the later event describes the process that is there now.
+    """
+    execs: dict[str, tuple[float, Mapping]] = {}
+    others: dict[str, tuple[int, float, Mapping]] = {}
     for ev in recent:
         pid = text(ev.get("pid"))
         if not pid:
@@ -97,11 +103,19 @@ def _index(recent: Iterable[Mapping[str, Any]], when: float | None) -> dict[str,
         ts = _ts(ev) or 0.0
         if when is not None and ts > when:
             continue
-        dt = _data_type(ev)
-        rank = 3 if dt == datatypes.EXECVE else 1 if dt == datatypes.ASSET_PROCESS else 2
-        current = best.get(pid)
+        if _data_type(ev) == datatypes.EXECVE:
+            if pid not in execs or ts >= execs[pid][0]:
+                execs[pid] = (ts, ev)
+            continue
+        rank = 1 if _data_type(ev) == datatypes.ASSET_PROCESS else 2
+        current = others.get(pid)
         if current is None or (ts, rank) > (current[1], current[0]):
-            best[pid] = (rank, ts, ev)
+            others[pid] = (rank, ts, ev)
+    best: dict[str, tuple[int, float, Mapping]] = dict(others)
+    for pid, (ts, ev) in execs.items():
+        other = others.get(pid)
+        if other is None or other[1] <= ts or text(other[2].get("exe")) == text(ev.get("exe")):
+            best[pid] = (3, ts, ev)
     return best
 
 

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ._compiler import CompileError, compile_matcher, compile_predicate
 from ._model import WHITELIST, All, AnyOf, Cond, Node, Rule, dedup_fields
-from ._ops import basename
+from ._ops import basename, text
 from ._optimize import optimize
 from ._result import LoadResult
 
@@ -137,8 +137,8 @@ class CompiledRuleSet:
         hits = bucket.main(event)
         if bucket.by_exe:
             exe = event.get("exe")
-            if exe and exe.__class__ is str:
-                more = bucket.by_exe.get(basename(exe))
+            if exe:
+                more = bucket.by_exe.get(basename(exe if exe.__class__ is str else text(exe)))
                 if more is not None:
                     extra = more(event)
                     if extra:
