@@ -97,11 +97,20 @@ class Notifier:
                 stats.dropped += 1
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Deliver until cancelled (one worker per sink); ``started()`` once every worker runs."""
-        async with anyio.create_task_group() as tg:
-            for sink in self.sinks:
-                await tg.start(self._worker, sink)
-            task_status.started()
+        """Deliver until cancelled (one worker per sink); ``started()`` once every worker runs.
+
+        Run it once: when it ends, the queues close and alerts still waiting are lost
+        (counted in ``queued`` but not in ``sent`` or ``failed``).
+        """
+        try:
+            async with anyio.create_task_group() as tg:
+                for sink in self.sinks:
+                    await tg.start(self._worker, sink)
+                task_status.started()
+        finally:
+            for send, receive in self._queues.values():
+                send.close()
+                receive.close()
 
     async def _worker(self, sink: Sink, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         receive = self._queues[sink.name][1]

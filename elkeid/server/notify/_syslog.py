@@ -95,10 +95,16 @@ def _peer_closed(stream: SocketStream) -> bool:
     TCP accepts a write to a connection the peer already closed and loses it;
     peeking first turns that loss into a reconnect.
     """
-    sock = stream.extra(SocketAttribute.raw_socket)
+    raw = stream.extra(SocketAttribute.raw_socket)
     try:
-        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        probe = socket.fromfd(raw.fileno(), raw.family, raw.type)  # a dup: asyncio's wrapper has no recv()
+    except OSError:
+        return True
+    try:
+        return probe.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
     except BlockingIOError:
         return False
     except OSError:
         return True
+    finally:
+        probe.close()
