@@ -8,7 +8,8 @@ matched, as a tuple (the empty tuple, shared, when nothing matched: no
 allocation per event). Values never enter the source text: every constant
 (strings, tuples, frozensets, compiled regexes, CIDR numbers, the rule
 objects) is bound by name in the function's namespace, so a hostile rule value
-cannot inject code.
+cannot inject code. A regex runs only after a cheap test for the literals it
+cannot match without (``_literals``).
 
 Semantics (docs/rules.md): a missing field reads as the empty string; a
 comparison with another field is false when that field is empty; ``regex``
@@ -22,6 +23,7 @@ import re
 from typing import Any, Callable, Mapping, Sequence
 
 from . import _ops
+from ._literals import fold, required_literals
 from ._model import NUMERIC_OPERATORS, All, AnyOf, Cond, Const, Node, Not
 
 #: What a matcher returns when nothing matched (shared: no allocation per event).
@@ -36,11 +38,12 @@ class _Gen:
     def __init__(self) -> None:
         self.ns: dict[str, Any] = {
             "_EMPTY": _EMPTY, "_text": _ops.text, "_cidr": _ops.in_networks, "_cmp": _ops.compare_fields,
-            "_gt": _ops.greater, "_ge": _ops.greater_equal, "_lt": _ops.less, "_le": _ops.less_equal,
+            "_gt": _ops.greater, "_ge": _ops.greater_equal, "_lt": _ops.less, "_le": _ops.less_equal, "_fold": fold,
         }  # fmt: skip
         self._const_names: dict[Any, str] = {}
         self.fields: dict[str, str] = {}
         self.lowered: set[str] = set()
+        self.folded: set[str] = set()
 
     def const(self, value: Any, key: Any = None) -> str:
         key = (type(value).__name__, value) if key is None else key
@@ -54,9 +57,14 @@ class _Gen:
             self._const_names[key] = name
         return name
 
-    def var(self, field: str, lower: bool = False) -> str:
+    def var(self, field: str, lower: bool = False, fold: bool = False) -> str:
+        """The variable holding ``field``'s text, lower-cased, or folded (see ``_literals.fold``)."""
         if field not in self.fields:
             self.fields[field] = f"v{len(self.fields)}"
+        if fold:
+            self.lowered.add(field)
+            self.folded.add(field)
+            return "k" + self.fields[field][1:]
         if lower:
             self.lowered.add(field)
             return "l" + self.fields[field][1:]
@@ -80,9 +88,8 @@ class _Gen:
         if c.ref is not None:
             return self._ref(c)
         if c.op == "regex":
-            v = self.var(c.field)
             flags = re.IGNORECASE if c.nocase else 0
-            tests = [f"{self.const(re.compile(p, flags), ('re', p, flags))}.search({v}) is not None" for p in c.values]
+            tests = [self._regex(c.field, p, flags) for p in c.values]
             return tests[0] if len(tests) == 1 else "(" + " or ".join(tests) + ")"
         if c.op == "cidr":
             nets = tuple(_ops.network(t) for t in c.values)
@@ -103,6 +110,17 @@ class _Gen:
             return f"{v}.{c.op}({self.const(values)})"
         raise CompileError(f"unknown operator {c.op!r}")
 
+    def _regex(self, field: str, pattern: str, flags: int) -> str:
+        v = self.var(field)
+        search = f"{self.const(re.compile(pattern, flags), ('re', pattern, flags))}.search({v}) is not None"
+        required = required_literals(pattern, flags)
+        if required is None:
+            return search
+        literals, folded = required
+        text = self.var(field, fold=True) if folded else v
+        guard = " or ".join(f"{self.const(lit)} in {text}" for lit in literals)
+        return f"(({guard}) and {search})"
+
     def _ref(self, c: Cond) -> str:
         assert c.ref is not None
         if c.op in NUMERIC_OPERATORS:
@@ -120,6 +138,8 @@ class _Gen:
             lines.append(f"    if {var}.__class__ is not str: {var} = _text({var})")
             if field in self.lowered:
                 lines.append(f"    l{var[1:]} = {var}.lower()")
+            if field in self.folded:  # only text with non-ASCII characters needs the slower fold
+                lines.append(f"    k{var[1:]} = l{var[1:]} if {var}.isascii() else _fold({var})")
         return lines
 
     def build(self, name: str, body: list[str]) -> Callable:

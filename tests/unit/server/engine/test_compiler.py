@@ -13,7 +13,8 @@ from elkeid.server.engine._optimize import optimize
 
 FIELDS = ["exe", "argv", "dip", "dport", "uid", "missing"]
 TEXTS = ["", "/usr/bin/bash", "/USR/BIN/BASH", "bash -i", "/tmp/x", "10.1.2.3", "2001:db8::1", "::ffff:10.9.9.9",
-         "4444", "0", "-3.5", "1e3", "İstanbul", "a\nb", "Bash"]  # fmt: skip
+         "4444", "0", "-3.5", "1e3", "İstanbul", "a\nb", "Bash", "HİSTORY -c", "hıstory", "ſystem(x)", "EXEC:",
+         "curl x | sh", "Kelvin \u212a"]  # fmt: skip
 
 
 def random_cond(rng: random.Random) -> Cond:
@@ -30,7 +31,9 @@ def random_cond(rng: random.Random) -> Cond:
     if op in ("greater", "greater_equal", "less", "less_equal"):
         return Cond(field, op, (rng.choice([0.0, 10.0, 4444.0, -3.5, 1000.0]),))
     if op == "regex":
-        return Cond(field, op, tuple(rng.sample([r"^/usr", r"bash$", r"\d+", r"(?s)a.b", r"^$"], rng.randint(1, 2))), nocase=nocase)
+        patterns = [r"^/usr", r"bash$", r"\d+", r"(?s)a.b", r"^$", r"hist(ory)?\s+-c", r"exec|system\(", r"(?i)kelvin k",
+                    r"\b(curl|wget)\b[^|]*\|\s*sh", r"İstan", r"(?i:sys)tem", r"story"]  # fmt: skip
+        return Cond(field, op, tuple(rng.sample(patterns, rng.randint(1, 2))), nocase=nocase)
     pool = ["bash", "/usr", "/bin/bash", "x", "", "4444", "BASH", "İ", "i̇", "10."]
     return Cond(field, op, tuple(dict.fromkeys(rng.choice(pool) for _ in range(rng.randint(1, 3)))), nocase=nocase)
 
@@ -59,7 +62,7 @@ def random_event(rng: random.Random) -> dict:
 def test_compiled_trees_agree_with_the_interpreter_on_random_trees_and_events():
     rng = random.Random(20240601)
     events = [random_event(rng) for _ in range(40)]
-    for _ in range(600):
+    for _ in range(1500):
         tree = random_tree(rng)
         predicate = compile_predicate(optimize(tree))
         for event in events:
