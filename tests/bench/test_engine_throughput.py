@@ -19,10 +19,10 @@ from elkeid.server.engine import RuleEngine, evaluate, load_rules
 from tests.bench._events import event_mix
 
 SIGMA_DIR = Path(__file__).parents[1] / "data" / "sigma"
-EVENTS = 100_000
+EVENTS = 50_000
 
 
-def best_rates(variants: dict, rounds: int = 5) -> dict[str, float]:
+def best_rates(variants: dict, rounds: int = 9) -> dict[str, float]:
     """Events per second of each ``name: (fn, events)``, the fastest of ``rounds`` passes.
 
     Variants take turns within each round, so a burst of load from other
