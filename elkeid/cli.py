@@ -18,7 +18,7 @@ from typing import Awaitable, Callable
 
 import anyio
 
-from elkeid import __version__
+from elkeid import __version__, _cli_rules
 from elkeid.config import (
     DEFAULT_AGENT_DIR,
     DEFAULT_GRPC,
@@ -92,6 +92,8 @@ def _build_parser() -> argparse.ArgumentParser:
     _server_location_args(up)
     up.add_argument("username")
     up.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+
+    _cli_rules.add_parser(sub)
     return p
 
 
@@ -220,7 +222,8 @@ def _cmd_user(args) -> int:
     return 0
 
 
-_COMMANDS = {"server": _cmd_server, "agent": _cmd_agent, "plugin": _cmd_plugin, "token": _cmd_token, "user": _cmd_user}
+_COMMANDS = {"server": _cmd_server, "agent": _cmd_agent, "plugin": _cmd_plugin, "token": _cmd_token, "user": _cmd_user,
+             "rules": _cli_rules.run}
 
 
 def main(argv: list[str] | None = None) -> int:
