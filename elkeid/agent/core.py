@@ -143,7 +143,7 @@ class Agent:
 
     async def _shutdown(self) -> None:
         log.info("shutting down on the server's request (task 1060)")
-        await self.transport.wait_drained(SHUTDOWN_DRAIN)
+        await self.transport.drain(self.outbox_send, SHUTDOWN_DRAIN)
         self._tg.cancel_scope.cancel()
 
     # -- running --------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from typing import AsyncIterator, Awaitable, Callable
 import anyio
 import grpc
 from anyio.abc import TaskStatus
-from anyio.streams.memory import MemoryObjectReceiveStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from elkeid.config import AgentConfig
 from elkeid.proto import transfer_pb2, transfer_pb2_grpc
@@ -98,6 +98,15 @@ CommandHandler = Callable[[transfer_pb2.Command], Awaitable[None]]
 ErrorReporter = Callable[[str], None]
 
 
+class FlushMarker(list):
+    """An empty outbox chunk asking the packer to spool what it holds now (see :meth:`Transport.drain`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spooled = anyio.Event()
+        self.seq = 0
+
+
 def _identity(data: bytes) -> bytes:
     return data
 
@@ -158,14 +167,25 @@ class Transport:
         """Pack the outbox into spooled batches every 100 ms, connected or not."""
         task_status.started()
         while True:
-            batch = list(await self.outbox.receive())
-            size = sum(map(len, batch))
+            batch: list[bytes] = []
+            size = 0
+            markers: list[FlushMarker] = []
+            chunk = await self.outbox.receive()
             with anyio.move_on_after(BATCH_INTERVAL):
-                while len(batch) < MAX_BATCH_RECORDS and size < MAX_BATCH_BYTES:
-                    chunk = await self.outbox.receive()
+                while True:
+                    if isinstance(chunk, FlushMarker):
+                        markers.append(chunk)
+                        break  # pack now: someone waits for everything before the marker
                     batch.extend(chunk)
                     size += sum(map(len, chunk))
-            await self._spool_batch(batch)
+                    if len(batch) >= MAX_BATCH_RECORDS or size >= MAX_BATCH_BYTES:
+                        break
+                    chunk = await self.outbox.receive()
+            if batch:
+                await self._spool_batch(batch)
+            for marker in markers:
+                marker.seq = self._seq.value
+                marker.spooled.set()
 
     async def _spool_batch(self, records: list[bytes]) -> None:
         seq = self._seq.next()
@@ -179,10 +199,13 @@ class Transport:
         self._spooled.set()
         self._spooled = anyio.Event()
 
-    async def wait_drained(self, timeout: float) -> bool:
-        """Wait until every spooled batch is acked (True) or ``timeout`` passes (False)."""
+    async def drain(self, outbox: MemoryObjectSendStream[list[bytes]], timeout: float) -> bool:
+        """Wait until every record sent to ``outbox`` so far is acked (True) or ``timeout`` passes."""
+        marker = FlushMarker()
         with anyio.move_on_after(timeout):
-            while self.spool.stats().batches:
+            await outbox.send(marker)
+            await marker.spooled.wait()
+            while self.acked_seq < marker.seq and self.spool.max_seq() >= marker.seq:
                 event = self._acked
                 await event.wait()
             return True
