@@ -98,6 +98,26 @@ CommandHandler = Callable[[transfer_pb2.Command], Awaitable[None]]
 ErrorReporter = Callable[[str], None]
 
 
+class StreamEnded(Exception):
+    """The Transfer call finished while we were writing to it (the session is over)."""
+
+
+async def _write(call, data: bytes) -> None:
+    """``call.write`` with its "already finished" error translated to :class:`StreamEnded`.
+
+    grpc.aio raises asyncio's InvalidStateError when a write races the end of the
+    call; that is an ordinary end of session, not a bug, so it is named here.
+    """
+    try:
+        await call.write(data)
+    except grpc.aio.AioRpcError:
+        raise
+    except Exception as exc:
+        if not call.done():
+            raise
+        raise StreamEnded(f"the stream ended ({(await call.code()).name}: {await call.details()})") from exc
+
+
 class FlushMarker(list):
     """An empty outbox chunk asking the packer to spool what it holds now (see :meth:`Transport.drain`)."""
 
@@ -230,7 +250,7 @@ class Transport:
                 except* grpc.aio.AioRpcError as group:
                     exc = group.exceptions[0]
                     log.warning("connection to %s ended: %s %s", address, exc.code().name, exc.details())
-                except* grpc.aio.UsageError as group:
+                except* (grpc.aio.UsageError, StreamEnded) as group:
                     log.warning("connection to %s ended: %s", address, group.exceptions[0])
                 finally:
                     self.connected = False
@@ -283,7 +303,7 @@ class Transport:
                 if first:
                     # The first message of a stream carries the host fields (PROTOCOL.md).
                     data = data + encode_host_fields(host_fields())
-                await call.write(data)
+                await _write(call, data)
                 self.traffic.tx_bytes += len(data)
                 self.traffic.tx_msgs += 1
                 in_flight.append(seq)
