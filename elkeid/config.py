@@ -82,8 +82,8 @@ def parse_size(text: str, *, setting: str) -> int:
         size = float(number) * _SIZE_UNITS[unit]
     except (ValueError, KeyError):
         raise ConfigError(f"{setting}: {text!r} is not a size like 1048576, 512K, 256M or 2G") from None
-    if size < 0:
-        raise ConfigError(f"{setting}: {text!r} is negative")
+    if not 0 <= size < 2**63:
+        raise ConfigError(f"{setting}: {text!r} is negative or absurdly large")
     return int(size)
 
 
