@@ -4,28 +4,40 @@ Layering: ``core`` wires the parts; ``transport`` (+ ``_spool``, ``_wire``,
 ``_discovery``) moves records; ``_plugin_host`` / ``_plugin`` run plugins;
 ``_config_sync`` / ``_packages`` decide which; ``_tasks`` answers tasks;
 ``_limits`` applies self-limits; ``heartbeat`` / ``_procstats`` measure.
+
+The names below are imported on first use (PEP 562): every built-in plugin
+process imports ``elkeid.agent.plugins``, which runs this file, and must not pay
+for gRPC, httpx and SQLite it never uses (about 40 MiB of RSS per plugin).
 """
 
-from ._limits import LimitsStatus, apply_limits
-from ._packages import signed_message
-from ._plugin import PluginSpec
-from ._spool import Spool, SpoolStats
-from ._wire import make_record, record_from_frame
-from .core import Agent, load_or_enroll, run_agent
-from .enrollment import Credentials, enroll
-from .errors import (
-    AgentError,
-    EnrollmentError,
-    NotEnrolled,
-    PackageRejected,
-    PluginError,
-    RecordError,
-    SpoolError,
-    TaskError,
-)
-from .identity import agent_id
+from __future__ import annotations
 
-__all__ = ["Agent", "AgentError", "Credentials", "EnrollmentError", "LimitsStatus", "NotEnrolled", "PackageRejected",
-           "PluginError", "PluginSpec", "RecordError", "Spool", "SpoolError", "SpoolStats", "TaskError", "agent_id",
-           "apply_limits", "enroll", "load_or_enroll", "make_record", "record_from_frame", "run_agent",
-           "signed_message"]  # fmt: skip
+import importlib
+
+_EXPORTS = {
+    "Agent": ".core", "load_or_enroll": ".core", "run_agent": ".core",
+    "Credentials": ".enrollment", "enroll": ".enrollment",
+    "AgentError": ".errors", "EnrollmentError": ".errors", "NotEnrolled": ".errors", "PackageRejected": ".errors",
+    "PluginError": ".errors", "RecordError": ".errors", "SpoolError": ".errors", "TaskError": ".errors",
+    "agent_id": ".identity",
+    "LimitsStatus": "._limits", "apply_limits": "._limits",
+    "signed_message": "._packages",
+    "PluginSpec": "._plugin",
+    "Spool": "._spool", "SpoolStats": "._spool",
+    "make_record": "._wire", "record_from_frame": "._wire",
+}  # fmt: skip
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

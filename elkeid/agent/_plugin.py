@@ -167,21 +167,25 @@ class PluginProcess:
             out: list[bytes] = []
             pos, end = 0, len(buf)
             now = int(time.time())
-            while end - pos >= 4:
-                (length,) = _LEN.unpack_from(buf, pos)
-                if length > MAX_FRAME:
-                    raise PluginError(f"plugin {self.spec.name} sent a frame of {length} bytes (limit {MAX_FRAME}); "
-                                      "its record pipe is out of step")  # fmt: skip
-                if end - pos - 4 < length:
-                    break
-                frame = bytes(buf[pos + 4 : pos + 4 + length])
-                pos += 4 + length
-                try:
-                    out.append(record_from_frame(frame, now)[1])
-                except RecordError as exc:
-                    self.bad_records += 1
-                    on_bad_record(f"plugin {self.spec.name} sent a bad record ({exc}); skipped")
-                self.rx_bytes += length
+            view = memoryview(buf)
+            try:
+                while end - pos >= 4:
+                    (length,) = _LEN.unpack_from(buf, pos)
+                    if length > MAX_FRAME:
+                        raise PluginError(f"plugin {self.spec.name} sent a frame of {length} bytes (limit {MAX_FRAME}); "
+                                          "its record pipe is out of step")  # fmt: skip
+                    if end - pos - 4 < length:
+                        break
+                    frame = bytes(view[pos + 4 : pos + 4 + length])
+                    pos += 4 + length
+                    try:
+                        out.append(record_from_frame(frame, now)[1])
+                    except RecordError as exc:
+                        self.bad_records += 1
+                        on_bad_record(f"plugin {self.spec.name} sent a bad record ({exc}); skipped")
+            finally:
+                view.release()
+            self.rx_bytes += pos
             del buf[:pos]
             if out:
                 self.rx_records += len(out)

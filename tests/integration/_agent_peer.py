@@ -151,6 +151,9 @@ class AgentPeer:
         self.packages: dict[str, bytes] = {}
         self.requests: list[str] = []
         self.sd_answer: dict | None = None
+        #: False: count records by data_type only (benchmarks: decoding is the server's cost, not the agent's).
+        self.keep_fields = True
+        self.counts: dict[int, int] = {}
         self.grpc_port = 0
         self._grpc = None
         self._portal_cm = anyio.from_thread.start_blocking_portal("asyncio")
@@ -211,8 +214,10 @@ class AgentPeer:
                 self.replays += 1
                 return last
             for rec in msg.records:
-                fields = dict(transfer_pb2.Payload.FromString(rec.data).fields)
-                self.stored.append(Stored(agent_id, msg.seq, rec.data_type, rec.timestamp, fields))
+                self.counts[rec.data_type] = self.counts.get(rec.data_type, 0) + 1
+                if self.keep_fields:
+                    fields = dict(transfer_pb2.Payload.FromString(rec.data).fields)
+                    self.stored.append(Stored(agent_id, msg.seq, rec.data_type, rec.timestamp, fields))
             self.last_seq[agent_id] = msg.seq
             return msg.seq
 

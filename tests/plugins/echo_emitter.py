@@ -4,7 +4,8 @@ Options come from ELKEID_PLUGIN_DETAIL (JSON):
     count, rate, data_type, after   emit ``count`` records {"n": i} of ``data_type``
                                      at ``rate`` per second, ``after`` seconds from start;
                                      once all are written, ``emitted`` in the plugin
-                                     folder stops a restarted plugin from emitting again
+                                     folder stops a restarted plugin from emitting again;
+    fields                           that many extra fields per record (realistic sizes)
     burn                             spin a CPU in a thread (self-limits test)
     garbage                          write one malformed record frame first
 
@@ -25,9 +26,11 @@ from elkeid.agent.plugins import PluginClient
 def emit(client, opts, marker):
     time.sleep(opts.get("after", 0))
     count, rate, data_type = opts.get("count", 0), opts.get("rate", 1000), opts.get("data_type", 7001)
+    # ``fields``: extra 16-character fields per record, to approach a real event's size.
+    extra = {f"field_{k}": f"value-{k:010d}" for k in range(opts.get("fields", 0))}
     start = time.monotonic()
     for i in range(count):
-        client.send(data_type, {"n": str(i), "pid": str(os.getpid())})
+        client.send(data_type, {"n": str(i), "pid": str(os.getpid()), **extra})
         ahead = (i + 1) / rate - (time.monotonic() - start)
         if ahead > 0.005:
             time.sleep(ahead)
