@@ -99,3 +99,32 @@ def test_agent_core_forwarding_10k_records_per_second(tmp_path):
           f"{alone_bytes / 2**20:.2f} MiB/s of frames")
     print(f"  core overhead vs. the plugin alone: {core_cpu / alone_cpu:.2f}x its CPU; "
           f"{core_cpu / forwarded * 1e6:.1f} µs of core CPU per record")
+
+
+def test_agent_core_under_its_own_cpu_limit(tmp_path):
+    """What gets through when agent and plugin share the default 10 % CPU cgroup."""
+    from tests.integration.test_agent_limits import _remove_cgroups
+
+    name = f"elkeid-bench-{uuid.uuid4().hex[:8]}"
+    detail = {"count": RATE * 60, "rate": RATE, "data_type": DATA_TYPE, "fields": 20}
+    peer = AgentPeer(tmp_path / "peer").start()
+    peer.keep_fields = False
+    aid = f"bench-limited-{uuid.uuid4()}"
+    peer.enroll(tmp_path / "agent", aid)
+    agent = AgentProcess(tmp_path / "agent", aid).start(None, None, "--limits", "auto", "--cgroup", name,
+                                                         "--heartbeat-interval", "5")  # fmt: skip
+    try:
+        wait_until(lambda: aid in peer.conns, 30, message="agent connected")
+        peer.push(aid, transfer_pb2.Command(configs=[peer.publish("emitter", "1", plugin_package(), detail=detail)]))
+        time.sleep(WARMUP + 5)
+        n0, t0 = peer.counts.get(DATA_TYPE, 0), time.monotonic()
+        time.sleep(WINDOW)
+        forwarded = (peer.counts.get(DATA_TYPE, 0) - n0) / (time.monotonic() - t0)
+        limits = (tmp_path / "agent" / "agent.log").read_text().split("self-limits: ", 1)[-1].splitlines()[0]
+    finally:
+        agent.stop()
+        peer.close()
+        _remove_cgroups(name)
+    print(f"\nunder the agent's own limits ({limits})")
+    print(f"  a plugin offering {RATE} records/s gets {forwarded:.0f} records/s through "
+          f"({forwarded / RATE * 100:.0f} %); the rest waits in its pipe")
