@@ -206,6 +206,34 @@ class Spool:
                 self._records -= records
             return len(gone)
 
+    def drop(self, seq: int) -> int:
+        """Delete batch ``seq`` unacknowledged, counting it as dropped; returns its record count (0 if absent).
+
+        Raises:
+            SpoolError: the database cannot be written.
+        """
+        with self._lock:
+            entry = self._index.get(seq)
+            if entry is None:
+                return 0
+            with _translate(self.path, f"dropping batch {seq}"):
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._db.execute("DELETE FROM batch WHERE seq = ?", (seq,))
+                    self._count_dropped(1, entry[1])
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+            del self._index[seq]
+            self._bytes -= entry[0]
+            self._records -= entry[1]
+            return entry[1]
+
+    def oldest_seq(self) -> int:
+        with self._lock:
+            return next(iter(self._index)) if self._index else 0
+
     # -- reading -----------------------------------------------------------------------
 
     def read_after(self, seq: int, *, limit: int = 32, max_bytes: int = 8 * 1024 * 1024) -> list[tuple[int, bytes]]:

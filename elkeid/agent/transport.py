@@ -18,6 +18,8 @@ the transport tries the next address and backs off exponentially (doubling from
 ``reconnect_min`` to ``reconnect_max``, +-50 % jitter). A session that got at
 least one answer from the server resets the back-off. A spool write that fails
 (disk full) loses that batch, which is counted and reported; nothing else stops.
+A batch the server refuses (RESOURCE_EXHAUSTED, INVALID_ARGUMENT) three times
+running is dropped, counted and reported, so it cannot block the spool.
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ MAX_BATCH_BYTES = 4 * 1024 * 1024
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 #: Batches written but not yet acknowledged before the sender waits for acks.
 SEND_WINDOW = 64
+#: A stream ended with one of these codes this many times on the same oldest batch drops that batch.
+REFUSALS_BEFORE_DROP = 3
+_REFUSALS = (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.INVALID_ARGUMENT)
 
 __all__ = ["Traffic", "Transport", "make_record"]
 
@@ -99,7 +104,20 @@ ErrorReporter = Callable[[str], None]
 
 
 class StreamEnded(Exception):
-    """The Transfer call finished while we were writing to it (the session is over)."""
+    """The Transfer call finished while we were writing to it (the session is over).
+
+    Has ``code()`` and ``details()`` like ``grpc.aio.AioRpcError``, so both are handled alike.
+    """
+
+    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+        super().__init__(f"the stream ended ({code.name}: {details})")
+        self._code, self._details = code, details
+
+    def code(self) -> grpc.StatusCode:
+        return self._code
+
+    def details(self) -> str:
+        return self._details
 
 
 async def _write(call, data: bytes) -> None:
@@ -115,7 +133,7 @@ async def _write(call, data: bytes) -> None:
     except Exception as exc:
         if not call.done():
             raise
-        raise StreamEnded(f"the stream ended ({(await call.code()).name}: {await call.details()})") from exc
+        raise StreamEnded(await call.code(), await call.details()) from exc
 
 
 class FlushMarker(list):
@@ -156,6 +174,7 @@ class Transport:
         self._spooled = anyio.Event()
         self._acked = anyio.Event()
         self.acked_seq = 0
+        self._refused_seq = self._refusals = 0
         self.connected = False
         self.address = ""
         self.sessions = 0
@@ -184,20 +203,31 @@ class Transport:
     # -- packing: outbox -> spool ---------------------------------------------------------
 
     async def run_packer(self, *, task_status: TaskStatus = anyio.TASK_STATUS_IGNORED) -> None:
-        """Pack the outbox into spooled batches every 100 ms, connected or not."""
+        """Pack the outbox into spooled batches every 100 ms, connected or not.
+
+        A batch stays under MAX_BATCH_BYTES unless one chunk alone is larger (a
+        frame is at most 4 MiB), so with the host fields it always fits in the
+        server's 8 MiB message limit and can never be refused for its size.
+        """
         task_status.started()
+        carried: list[bytes] | None = None
         while True:
             batch: list[bytes] = []
             size = 0
             markers: list[FlushMarker] = []
-            chunk = await self.outbox.receive()
+            chunk = carried if carried is not None else await self.outbox.receive()
+            carried = None
             with anyio.move_on_after(BATCH_INTERVAL):
                 while True:
                     if isinstance(chunk, FlushMarker):
                         markers.append(chunk)
                         break  # pack now: someone waits for everything before the marker
+                    chunk_size = sum(map(len, chunk))
+                    if batch and size + chunk_size > MAX_BATCH_BYTES:
+                        carried = chunk  # starts the next batch
+                        break
                     batch.extend(chunk)
-                    size += sum(map(len, chunk))
+                    size += chunk_size
                     if len(batch) >= MAX_BATCH_RECORDS or size >= MAX_BATCH_BYTES:
                         break
                     chunk = await self.outbox.receive()
@@ -247,10 +277,12 @@ class Transport:
                 state = {"answered": False}
                 try:
                     await self._session(address, discovered, state)
-                except* grpc.aio.AioRpcError as group:
+                except* (grpc.aio.AioRpcError, StreamEnded) as group:
                     exc = group.exceptions[0]
                     log.warning("connection to %s ended: %s %s", address, exc.code().name, exc.details())
-                except* (grpc.aio.UsageError, StreamEnded) as group:
+                    if exc.code() in _REFUSALS:
+                        await self._refused(exc)
+                except* grpc.aio.UsageError as group:
                     log.warning("connection to %s ended: %s", address, group.exceptions[0])
                 finally:
                     self.connected = False
@@ -333,6 +365,24 @@ class Transport:
                 self._acked = anyio.Event()
             if command.HasField("task") or len(command.configs) or not command.ack_seq:
                 await self.on_command(command)
+
+    async def _refused(self, exc: grpc.aio.AioRpcError | StreamEnded) -> None:
+        """Drop the oldest batch once the server has refused a stream on it REFUSALS_BEFORE_DROP times.
+
+        Without this one batch the server cannot take would block the spool forever.
+        """
+        oldest = self.spool.oldest_seq()
+        if oldest != self._refused_seq:
+            self._refused_seq, self._refusals = oldest, 0
+        self._refusals += 1
+        if not oldest or self._refusals < REFUSALS_BEFORE_DROP:
+            return
+        records = await anyio.to_thread.run_sync(self.spool.drop, oldest)
+        msg = (f"the server refused batch {oldest} {self._refusals} times ({exc.code().name}: {exc.details()}); "
+               f"dropped it and its {records} records")  # fmt: skip
+        log.error("%s", msg)
+        self.report_error(msg)
+        self._refused_seq, self._refusals = 0, 0
 
     # -- file upload (task 1050) ----------------------------------------------------------
 

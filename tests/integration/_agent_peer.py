@@ -40,6 +40,8 @@ from elkeid.proto import transfer_pb2, transfer_pb2_grpc
 from tests._support import AgentProcess, wait_until
 
 PLUGINS = Path(__file__).resolve().parent.parent / "plugins"
+#: A batch holding a record of this data_type is refused with INVALID_ARGUMENT, as a server refuses what it cannot take.
+POISON = 6666
 
 
 @dataclass
@@ -82,11 +84,15 @@ class _Servicer(transfer_pb2_grpc.TransferServicer, transfer_pb2_grpc.FileExtSer
                 async for command in receive:
                     await context.write(command)
 
+        refuse = False
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(writer)
                 msg = first
                 while msg is not grpc.aio.EOF:
+                    if any(r.data_type == POISON for r in msg.records):
+                        refuse = True
+                        break
                     ack = self.peer._store(cn, msg)
                     await send.send(transfer_pb2.Command(ack_seq=ack))
                     msg = await context.read()
@@ -95,6 +101,9 @@ class _Servicer(transfer_pb2_grpc.TransferServicer, transfer_pb2_grpc.FileExtSer
             with self.peer.lock:
                 if self.peer.conns.get(cn) is conn:
                     del self.peer.conns[cn]
+        if refuse:
+            self.peer.refused += 1
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "this batch holds a poison record")
 
     async def Upload(self, request_iterator, context):  # noqa: N802 - gRPC name
         token, data = "", bytearray()
@@ -144,6 +153,7 @@ class AgentPeer:
         self.stored: list[Stored] = []
         self.last_seq: dict[str, int] = {}
         self.replays = 0
+        self.refused = 0
         self.conns: dict[str, _Conn] = {}
         self.sessions: dict[str, int] = {}
         self.hosts: dict[str, dict] = {}

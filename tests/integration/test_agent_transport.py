@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 
 import pytest
 
@@ -37,8 +38,6 @@ def test_ten_thousand_records_emitted_during_a_30s_outage_are_stored_exactly_onc
         peer.stop()
         # 30 s of outage while the plugin keeps emitting (10,000 at 400/s take 25 s).
         wait_until(lambda: _spooled_records(tmp_path / "agent") >= 5000, 40, interval=1, message="records spooled")
-        import time
-
         time.sleep(max(0.0, 30 - 1))
         peer.start()
         numbers = wait_until(lambda: (n := _numbers(peer, aid)) and len(n) >= 10_000 and n, 120, interval=0.5,
@@ -96,8 +95,6 @@ def test_a_full_spool_drops_the_oldest_batches_and_the_heartbeat_counts_them(pee
         wait_until(lambda: stored_events(peer, aid, 7000)[1:], 30, message="new plugin started")
         peer.stop()
         wait_until(marker.exists, 30, message="plugin emitted everything")
-        import time
-
         time.sleep(1)
         peer.start()
         beat = wait_until(lambda: [b for b in stored_events(peer, aid, 1000) if int(b["spool_dropped_batches"])], 30,
@@ -136,5 +133,28 @@ def test_without_service_discovery_the_enrolled_address_is_used(peer, tmp_path):
         wait_until(lambda: stored_events(peer, agent.agent_id, 1000), 30, message="connected")
         assert any(r.startswith("/registry/detail") for r in peer.requests)
         agent.log.wait_for("no service discovery", 5)
+    finally:
+        agent.stop()
+
+
+def test_a_batch_the_server_keeps_refusing_is_dropped_and_reported(peer, tmp_path):
+    from tests.integration._agent_peer import POISON
+
+    agent = start_agent(peer, tmp_path / "agent")
+    aid = agent.agent_id
+    try:
+        wait_until(lambda: stored_events(peer, aid, 1000), 30, message="connected")
+        cfg = peer.publish("poison", "1", plugin_package(), detail={"data_type": POISON, "count": 1})
+        peer.push(aid, transfer_pb2.Command(configs=[cfg]))
+        report = wait_until(lambda: [f for f in stored_events(peer, aid, 1010) if "refused batch" in f["msg"]], 60,
+                            message="the refused batch is dropped and reported")[0]  # fmt: skip
+        assert "3 times (INVALID_ARGUMENT" in report["msg"] and peer.refused >= 3
+        # The refused batch also held the plugin's "started" record; a task round trip shows its records flow again.
+        task = transfer_pb2.Task(data_type=7100, object_name="poison", data="after", token="t-after")
+        peer.push(aid, transfer_pb2.Command(task=task))
+        wait_until(lambda: stored_events(peer, aid, 7100), 30, message="later records flow again")
+        beat = wait_until(lambda: [b for b in stored_events(peer, aid, 1000) if b["spool_dropped_batches"] == "1"],
+                          30, message="heartbeat counts the dropped batch")  # fmt: skip
+        assert int(beat[0]["spool_dropped_records"]) >= 1
     finally:
         agent.stop()
