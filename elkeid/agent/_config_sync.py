@@ -121,7 +121,10 @@ class ConfigSync:
                 try:
                     if cfg.name in desired:
                         raise PackageRejected(f"plugin {cfg.name!r} appears twice in the config; the first one is used")
-                    desired[cfg.name] = await self._resolve(cfg)
+                    try:
+                        desired[cfg.name] = await self._resolve(cfg)
+                    except OSError as exc:
+                        raise PackageRejected(f"plugin {cfg.name}: cannot store the package: {exc}") from exc
                 except PackageRejected as exc:
                     old = self.current.get(cfg.name)
                     keep = f"; {cfg.name} {old.version} keeps running" if old is not None and cfg.name not in desired else ""

@@ -170,7 +170,10 @@ class PluginHost:
     async def _run_once(self, slot: _Slot) -> int:
         spec = slot.spec
         workdir = self.workdir(spec.name)
-        log_file = await anyio.to_thread.run_sync(self._prepare, spec.name)
+        try:
+            log_file = await anyio.to_thread.run_sync(self._prepare, spec.name)
+        except OSError as exc:
+            raise PluginError(f"cannot prepare the folder or log of plugin {spec.name}: {exc}") from exc
         env = dict(os.environ)
         env.update(ELKEID_PLUGIN_NAME=spec.name, ELKEID_PLUGIN_VERSION=spec.version, ELKEID_PLUGIN_DETAIL=spec.detail,
                    ELKEID_PLUGIN_DIR=str(workdir), ELKEID_AGENT_ID=self.agent_id)  # fmt: skip

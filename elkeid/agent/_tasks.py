@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 AGENT_OBJECT = "elkeid-agent"
 CHUNK = 1024 * 1024
 LOCATION_FILE = "location.json"
+#: Core tasks carried out at once (uploads are slow); more wait their turn.
+MAX_CONCURRENT = 4
 _MAX_LABEL = 128
 
 Emit = Callable[[int, dict[str, str]], Awaitable[None]]
@@ -106,6 +108,7 @@ class TaskRouter:
         self.upload_max = upload_max
         self.set_location = set_location
         self.shutdown = shutdown
+        self._limiter = anyio.CapacityLimiter(MAX_CONCURRENT)
 
     async def handle(self, task: transfer_pb2.Task) -> None:
         """Carry out or route one task; never raises (failures are answered)."""
@@ -123,10 +126,15 @@ class TaskRouter:
             await self._answer(task, False, f"the agent has no task {task.data_type} (known: 1050, 1051, 1060)")
             return
         try:
-            msg = await handler(task)
+            async with self._limiter:
+                msg = await handler(task)
         except TaskError as exc:
             log.warning("%s", exc)
             await self._answer(task, False, str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - a task must be answered and must never stop the agent
+            log.exception("task %d (token %s) failed", task.data_type, task.token)
+            await self._answer(task, False, f"internal error: {exc}")
             return
         await self._answer(task, True, msg)
         if task.data_type == datatypes.TASK_SHUTDOWN:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 import uuid
@@ -19,7 +20,8 @@ from elkeid.agent._logfile import RotatingLog
 from elkeid.agent._plugin import PluginProcess, PluginSpec
 from elkeid.proto import transfer_pb2
 from tests._support import AgentProcess, wait_until
-from tests.integration._agent_peer import AgentPeer, PLUGINS, plugin_package
+from tests.integration._agent_peer import PLUGINS, AgentPeer, plugin_package
+from tests.integration.test_agent_limits import _remove_cgroups
 
 RATE = 10_000
 WARMUP = 5.0
@@ -33,9 +35,7 @@ def _cpu(proc: psutil.Process) -> float:
 
 
 def _plugin_alone(tmp_path, detail: dict) -> tuple[float, int, float]:
-    """(CPUs used, RSS, records/s) of the emitter writing into a pipe nobody parses."""
-    import sys
-
+    """(CPUs used, RSS, bytes/s) of the emitter writing into a pipe nobody parses."""
     workdir = tmp_path / "alone"
     workdir.mkdir()
     env = dict(os.environ, ELKEID_PLUGIN_DETAIL=json.dumps(detail), ELKEID_PLUGIN_DIR=str(workdir))
@@ -103,8 +103,6 @@ def test_agent_core_forwarding_10k_records_per_second(tmp_path):
 
 def test_agent_core_under_its_own_cpu_limit(tmp_path):
     """What gets through when agent and plugin share the default 10 % CPU cgroup."""
-    from tests.integration.test_agent_limits import _remove_cgroups
-
     name = f"elkeid-bench-{uuid.uuid4().hex[:8]}"
     detail = {"count": RATE * 60, "rate": RATE, "data_type": DATA_TYPE, "fields": 20}
     peer = AgentPeer(tmp_path / "peer").start()

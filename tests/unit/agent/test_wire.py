@@ -14,8 +14,8 @@ def _frame(data_type=59, timestamp=1700000000, **fields) -> bytes:
 
 
 def test_a_record_frame_is_forwarded_with_its_payload_bytes_untouched():
-    frame = _frame(pid="42", argv="sh -c 'x'")
-    payload = bridge_pb2.Record.FromString(frame).data.SerializeToString()
+    payload = bridge_pb2.Payload(fields={"pid": "42", "argv": "sh -c 'x'"}).SerializeToString()
+    frame = bridge_pb2.Record(data_type=59, timestamp=1700000000).SerializeToString() + b"\x1a" + bytes([len(payload)]) + payload
     data_type, encoded = record_from_frame(frame)
     assert data_type == 59
     rec = transfer_pb2.EncodedRecord.FromString(encoded)
