@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import psutil
 import pytest
@@ -205,5 +206,21 @@ def test_bad_record_frames_are_skipped_and_reported(peer, tmp_path):
         wait_until(lambda: pids_of(peer, aid), 30, message="the good records after the bad one still arrive")
         warning = wait_until(lambda: _errors(peer, aid, 1011), 15, message="bad record report")[0]
         assert warning["level"] == "warning" and "not a valid bridge.Record" in warning["msg"]
+    finally:
+        agent.stop()
+
+
+def test_a_builtin_plugin_runs_as_an_elkeid_plugin_subcommand(peer, tmp_path, monkeypatch):
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.setenv("PYTHONPATH", f"{root / 'tests' / 'plugins' / 'builtin_site'}{os.pathsep}{root}")
+    agent = start_agent(peer, tmp_path / "agent")
+    try:
+        aid = agent.agent_id
+        peer.push(aid, _command(transfer_pb2.Config(name="testbuiltin", type="builtin", version="", detail="{}")))
+        started = wait_until(lambda: stored_events(peer, aid, 7000), 30, message="built-in plugin started")[0]
+        cmdline = psutil.Process(int(started["pid"])).cmdline()
+        assert cmdline[1:] == ["-m", "elkeid", "plugin", "testbuiltin"]
+        assert started["version"]  # the agent's own version when the config names none
+        assert not list((tmp_path / "agent" / "plugins" / "testbuiltin").glob("*.pkg"))
     finally:
         agent.stop()
