@@ -118,14 +118,19 @@ def test_a_tampered_or_badly_signed_package_is_refused_while_the_old_plugin_keep
         agent.stop()
 
 
-def test_a_package_changed_on_disk_is_not_restarted_after_an_agent_restart(peer, tmp_path):
+def _run_echo_once(peer, tmp_path) -> str:
+    """Start an agent, let it run the echo plugin, stop it cleanly; the agent id."""
     agent = start_agent(peer, tmp_path / "agent")
-    aid = agent.agent_id
     try:
-        peer.push(aid, _command(peer.publish("echo", "1.0.0", plugin_package())))
-        wait_until(lambda: pids_of(peer, aid), 30, message="plugin started")
+        peer.push(agent.agent_id, _command(peer.publish("echo", "1.0.0", plugin_package())))
+        wait_until(lambda: pids_of(peer, agent.agent_id), 30, message="plugin started")
     finally:
         assert agent.stop() == 0
+    return agent.agent_id
+
+
+def test_a_package_changed_on_disk_is_not_restarted_after_an_agent_restart(peer, tmp_path):
+    aid = _run_echo_once(peer, tmp_path)
     pkg = next((tmp_path / "agent" / "plugins" / "echo").glob("*.pkg"))
     pkg.write_bytes(pkg.read_bytes() + b"\n# changed on the host\n")
     agent = start_agent(peer, tmp_path / "agent", agent_id=aid)
@@ -138,13 +143,7 @@ def test_a_package_changed_on_disk_is_not_restarted_after_an_agent_restart(peer,
 
 
 def test_the_saved_plugin_set_starts_before_the_server_answers(peer, tmp_path):
-    agent = start_agent(peer, tmp_path / "agent")
-    aid = agent.agent_id
-    try:
-        peer.push(aid, _command(peer.publish("echo", "1.0.0", plugin_package())))
-        wait_until(lambda: pids_of(peer, aid), 30, message="plugin started")
-    finally:
-        assert agent.stop() == 0
+    aid = _run_echo_once(peer, tmp_path)
     peer.stop()
     agent = start_agent(peer, tmp_path / "agent", agent_id=aid)
     try:
