@@ -28,6 +28,7 @@ from elkeid.config import (
     ConfigError,
     ServerConfig,
     parse_host_port,
+    parse_size,
 )
 
 log = logging.getLogger("elkeid")
@@ -69,6 +70,13 @@ def _build_parser() -> argparse.ArgumentParser:
     a.add_argument("--token", default=os.environ.get("ELKEID_ENROLL_TOKEN", ""), help="one-time enrollment token (first run)")
     a.add_argument("--ca-sha256", default="", metavar="FP", help="SHA-256 fingerprint of the server's CA (first run)")
     a.add_argument("--heartbeat-interval", type=_duration, default=60.0, metavar="SECONDS")
+    a.add_argument("--spool-max", default="256M", metavar="SIZE", help="on-disk spool of unacknowledged batches (default 256M)")
+    a.add_argument("--limits", choices=["auto", "off"], default=os.environ.get("ELKEID_AGENT_LIMITS", "auto"),
+                   help="self-limits through a cgroup when not under systemd (default auto)")
+    a.add_argument("--cpu-limit", type=float, default=10.0, metavar="PERCENT", help="CPU limit, percent of one CPU (default 10)")
+    a.add_argument("--memory-limit", default="250M", metavar="SIZE", help="memory limit for agent and plugins (default 250M)")
+    a.add_argument("--cgroup", default="elkeid-agent", metavar="NAME", help="name of the agent's own cgroup")
+    a.add_argument("--upload-max", default="64M", metavar="SIZE", help="largest file task 1050 uploads (default 64M)")
 
     pl = sub.add_parser("plugin", help="run a built-in plugin (the agent starts these)")
     pl.add_argument("name")
@@ -140,8 +148,13 @@ def _cmd_server(args) -> int:
 def _cmd_agent(args) -> int:
     from elkeid.agent import run_agent
 
+    if not args.cgroup or "/" in args.cgroup or args.cgroup in (".", ".."):
+        raise ConfigError(f"--cgroup: {args.cgroup!r} must be a plain name, not a path")
     cfg = AgentConfig(data_dir=args.data_dir, server=args.server, token=args.token, ca_sha256=args.ca_sha256,
-                      heartbeat_interval=args.heartbeat_interval)  # fmt: skip
+                      heartbeat_interval=args.heartbeat_interval, limits=args.limits, cpu_limit=args.cpu_limit,
+                      spool_max=parse_size(args.spool_max, setting="--spool-max"), cgroup_name=args.cgroup,
+                      memory_limit=parse_size(args.memory_limit, setting="--memory-limit"),
+                      upload_max=parse_size(args.upload_max, setting="--upload-max"))  # fmt: skip
     anyio.run(_until_signal, lambda: run_agent(cfg), backend="asyncio")
     return 0
 
@@ -237,10 +250,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     from elkeid.agent.errors import AgentError
     from elkeid.pki import PKIError
-    from elkeid.server.ac import GrpcListenError
-    from elkeid.server.store import StoreError
 
-    known = (CliError, ConfigError, AgentError, PKIError, StoreError, GrpcListenError, OSError)
+    known: tuple[type[BaseException], ...] = (CliError, ConfigError, AgentError, PKIError, OSError)
+    if args.command not in ("agent", "plugin"):
+        # Only server-side commands: importing these costs the agent and every plugin ~40 MiB of RSS.
+        from elkeid.server.ac import GrpcListenError
+        from elkeid.server.store import StoreError
+
+        known += (StoreError, GrpcListenError)
     try:
         return _COMMANDS[args.command](args)
     except KeyboardInterrupt:

@@ -16,6 +16,7 @@ __all__ = [
     "HostPort",
     "ServerConfig",
     "parse_host_port",
+    "parse_size",
 ]
 
 DEFAULT_SERVER_DIR = Path("/var/lib/elkeid/server")
@@ -62,6 +63,28 @@ def parse_host_port(text: str, *, setting: str) -> HostPort:
     if not 0 <= port <= 65535:
         raise ConfigError(f"{setting}: port {port} in {text!r} is outside 0..65535")
     return HostPort(host, port)
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2, "mib": 1024**2,
+               "g": 1024**3, "gb": 1024**3, "gib": 1024**3}  # fmt: skip
+
+
+def parse_size(text: str, *, setting: str) -> int:
+    """Parse a byte size: ``1048576``, ``512K``, ``256M``, ``2G`` (binary units).
+
+    Raises:
+        ConfigError: not a number with an optional K/M/G unit, or negative.
+    """
+    value = text.strip().lower()
+    number = value.rstrip("kmgib")
+    unit = value[len(number):]
+    try:
+        size = float(number) * _SIZE_UNITS[unit]
+    except (ValueError, KeyError):
+        raise ConfigError(f"{setting}: {text!r} is not a size like 1048576, 512K, 256M or 2G") from None
+    if not 0 <= size < 2**63:
+        raise ConfigError(f"{setting}: {text!r} is negative or absurdly large")
+    return int(size)
 
 
 @dataclass
@@ -123,3 +146,14 @@ class AgentConfig:
     # Back-off between reconnects: starts at min, doubles up to max, +-50 % jitter.
     reconnect_min: float = 1.0
     reconnect_max: float = 60.0
+    # On-disk spool of unacknowledged batches; the oldest are dropped past this size.
+    spool_max: int = 256 * 1024 * 1024
+    # Self-limits: "auto" = a cgroup of our own when not under systemd, "off" = none.
+    limits: str = "auto"
+    cpu_limit: float = 10.0  # percent of one CPU
+    memory_limit: int = 250 * 1024 * 1024
+    cgroup_name: str = "elkeid-agent"
+    # Largest file a 1050 task may upload.
+    upload_max: int = 64 * 1024 * 1024
+    # Each plugin's stderr log is rotated at this size (two old files kept).
+    plugin_log_max: int = 4 * 1024 * 1024

@@ -12,10 +12,13 @@ import platform
 import socket
 import time
 from pathlib import Path
+from typing import Callable
 
 import psutil
 
 from elkeid import __version__
+
+from ._procstats import ProcessSampler, dir_size
 
 PRODUCT = "elkeid-agent"
 
@@ -56,17 +59,6 @@ def _gateway() -> str:
     return ""
 
 
-def _dir_size(path: Path) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                pass
-    return total
-
-
 def host_addresses() -> dict[str, list[str]]:
     """Addresses by Elkeid's split: intranet (private) and extranet (global), v4 and v6."""
     out = {"intranet_ipv4": [], "extranet_ipv4": [], "intranet_ipv6": [], "extranet_ipv6": []}
@@ -95,17 +87,17 @@ def host_fields() -> dict:
 class AgentHeartbeat:
     """Builds successive 1000 records; call :meth:`collect` from a worker thread."""
 
-    def __init__(self, data_dir: Path, *, traffic=None) -> None:
+    def __init__(self, data_dir: Path, *, traffic=None, extra: Callable[[], dict[str, str]] | None = None) -> None:
         self.data_dir = data_dir
-        self.proc = psutil.Process()
-        self.proc.cpu_percent(None)
+        self.sampler = ProcessSampler(os.getpid())
         psutil.cpu_percent(None)
         self.traffic = traffic  # object with tx_bytes, rx_bytes, tx_msgs, rx_msgs counters
         self.idc = ""
         self.region = ""
         self.state = "running"
         self.state_detail = ""
-        self.extra: dict[str, str] = {}
+        #: Called on every collect for fields beyond Elkeid's (spool, limits, plugins).
+        self.extra = extra or dict
         self._last = self._counters()
         self._release = os_release()
         self._static = {
@@ -124,21 +116,12 @@ class AgentHeartbeat:
             "host_vendor": _read("/sys/class/dmi/id/sys_vendor"),
             "cpu_name": _cpu_name(),
             "boot_time": str(int(psutil.boot_time())),
-            "pid": str(os.getpid()),
-            "start_time": str(int(self.proc.create_time())),
         }
 
     def _counters(self) -> dict[str, float]:
-        try:
-            io = self.proc.io_counters()
-            read, write = io.read_bytes, io.write_bytes
-        except (psutil.Error, AttributeError):
-            read = write = 0
         t = self.traffic
         return {
             "t": time.monotonic(),
-            "read": read,
-            "write": write,
             "rx": getattr(t, "rx_bytes", 0),
             "tx": getattr(t, "tx_bytes", 0),
             "rx_msgs": getattr(t, "rx_msgs", 0),
@@ -159,27 +142,19 @@ class AgentHeartbeat:
         if len(parts) >= 4 and "/" in parts[3]:
             running, total = parts[3].split("/", 1)
         vm = psutil.virtual_memory()
-        try:
-            nfd = self.proc.num_fds()
-        except psutil.Error:
-            nfd = 0
         fields = dict(self._static)
+        fields.update(self.sampler.sample())  # pid, cpu, rss, nfd, read_speed, write_speed, start_time
         fields.update(
             {
                 "state": self.state,
                 "state_detail": self.state_detail,
                 "idc": self.idc,
                 "region": self.region,
-                "cpu": f"{self.proc.cpu_percent(None) / 100:.4f}",
-                "rss": str(self.proc.memory_info().rss),
-                "read_speed": rate("read"),
-                "write_speed": rate("write"),
                 "rx_speed": rate("rx"),
                 "tx_speed": rate("tx"),
                 "rx_tps": rate("rx_msgs"),
                 "tx_tps": rate("tx_msgs"),
-                "nfd": str(nfd),
-                "du": str(_dir_size(self.data_dir)),
+                "du": str(dir_size(self.data_dir)),
                 "total_mem": str(vm.total),
                 "load_1": f"{load1:.2f}",
                 "load_5": f"{load5:.2f}",
@@ -192,5 +167,5 @@ class AgentHeartbeat:
                 "mem_usage": f"{vm.percent / 100:.4f}",
             }
         )
-        fields.update(self.extra)
+        fields.update(self.extra())
         return fields

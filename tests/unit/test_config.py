@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from elkeid.config import ConfigError, HostPort, ServerConfig, parse_host_port
+from elkeid.config import ConfigError, HostPort, ServerConfig, parse_host_port, parse_size
 
 
 @pytest.mark.parametrize(
@@ -36,3 +36,15 @@ def test_db_url_is_recorded_for_admin_verbs(tmp_path):
     assert ServerConfig(data_dir=tmp_path).resolve_db_url() == url
     other = ServerConfig(data_dir=tmp_path, db_url="postgresql://x@localhost/db").resolve_db_url()
     assert ServerConfig(data_dir=tmp_path).resolve_db_url() == other
+
+
+@pytest.mark.parametrize("text, want", [("1048576", 1 << 20), ("512K", 512 << 10), ("256M", 256 << 20), ("2g", 2 << 30),
+                                        ("40KiB", 40 << 10), ("1.5M", 3 << 19)])  # fmt: skip
+def test_parse_size(text, want):
+    assert parse_size(text, setting="--spool-max") == want
+
+
+@pytest.mark.parametrize("text", ["", "M", "12X", "-1M", "1e999999M", "ten"])
+def test_parse_size_refuses_nonsense(text):
+    with pytest.raises(ConfigError, match="--spool-max"):
+        parse_size(text, setting="--spool-max")
