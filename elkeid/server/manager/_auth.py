@@ -13,6 +13,18 @@ from .errors import Forbidden, Unauthorized
 #: What each role may do; every route names the least role it needs.
 ROLE_RANK = {"viewer": 0, "analyst": 1, "admin": 2}
 
+#: Endpoints anyone may call, without a bearer token. Every other route must be
+#: wrapped in :func:`requires` (a test walks the URL map to check).
+PUBLIC_ENDPOINTS = frozenset({
+    "api.login",                      # credentials in, token out (throttled)
+    "api.openapi",                    # the API description
+    "components.download",            # plugin packages: signed, so safe to hand out
+    "enroll.enroll",                  # needs a one-time enrollment token
+    "enroll.ca_certificate",          # public by nature
+    "healthz",
+    "static",
+})  # fmt: skip
+
 
 def bearer_token() -> str | None:
     header = request.headers.get("Authorization", "")
