@@ -154,7 +154,7 @@ async def add_tags(aid: str, body):
 async def remove_tag(aid: str, tag: str):
     """Remove one tag from the agent."""
     store = _ctx().store
-    tag = TAG.check(tag, "tag")
+    tag = TAG.check(tag, "tag", "path parameter")
     tags = await anyio.to_thread.run_sync(lambda: store.change_tags(agent_id(aid), remove=[tag]))
     return await _tags_changed(aid, tags)
 

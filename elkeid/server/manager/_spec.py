@@ -57,8 +57,9 @@ class Field:
             object.__setattr__(self, "_rx", re.compile(self.pattern))
 
     # --- validation -------------------------------------------------------------------
-    def check(self, value: Any, path: str) -> Any:
-        """``value`` if it obeys this field, else BadRequest naming ``path``."""
+    def check(self, value: Any, name: str, what: str = "field") -> Any:
+        """``value`` if it obeys this field, else BadRequest naming it (``what name``, e.g. "field targets.tags[2]")."""
+        path = f"{what} {name}"
         kind = _PY_TYPES.get(self.type, bytes)
         if isinstance(value, bool) and self.type in ("integer", "number") or not isinstance(value, kind):
             raise BadRequest(f"{path} must be {_article(self.type)}, not {_json_type(value)}")
@@ -72,9 +73,9 @@ class Field:
         if self.choices is not None and value not in self.choices:
             raise BadRequest(f"{path} must be one of {', '.join(map(str, self.choices))}, not {_show(value)}")
         if self.items is not None:
-            value = [self.items.check(v, f"{path}[{i}]") for i, v in enumerate(value)]
+            value = [self.items.check(v, f"{name}[{i}]", what) for i, v in enumerate(value)]
         if self.fields is not None:
-            value = check_object(self.fields, value, f"{path}.")
+            value = check_object(self.fields, value, f"{name}.")
         return value
 
     # --- documentation ----------------------------------------------------------------
@@ -118,7 +119,7 @@ def check_object(fields: tuple[Field, ...], data: Mapping[str, Any], prefix: str
                 raise BadRequest(f"field {prefix}{f.name} is required")
             out[f.name] = f.default
             continue
-        out[f.name] = f.check(value, f"field {prefix}{f.name}")
+        out[f.name] = f.check(value, prefix + f.name)
     return out
 
 
@@ -156,11 +157,11 @@ def parse_query(params: tuple[Field, ...], args) -> dict[str, Any]:
             items = [part for text in raw for part in text.split(",") if part]
             if len(items) > MAX_LIST:
                 raise BadRequest(f"{path} lists more than {MAX_LIST} values")
-            out[p.name] = p.check(items, path)
+            out[p.name] = p.check(items, p.name, "query parameter")
             continue
         if len(raw) > 1:
             raise BadRequest(f"{path} is given {len(raw)} times; give it once")
-        out[p.name] = p.check(_convert(p, raw[0], path), path)
+        out[p.name] = p.check(_convert(p, raw[0], path), p.name, "query parameter")
     return out
 
 

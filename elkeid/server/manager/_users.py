@@ -30,7 +30,7 @@ def _store():
 
 
 def _username(name: str) -> str:
-    return USERNAME.check(name, "username")
+    return USERNAME.check(name, "username", "path parameter")
 
 
 async def _hash(password: str) -> str:

@@ -35,11 +35,13 @@ def result_status(fields: dict[str, str]) -> tuple[str, str]:
     return "succeeded", ""
 
 
+_FIRST = ("status", "msg", "error", "token")
+
+
 def _trim(fields: dict[str, str]) -> dict[str, str]:
-    out = {}
-    for key in sorted(fields)[:MAX_RESULT_FIELDS]:
-        out[key[:64]] = fields[key][:MAX_RESULT_VALUE]
-    return out
+    """At most MAX_RESULT_FIELDS fields (the status fields first), values cut at MAX_RESULT_VALUE."""
+    keys = [k for k in _FIRST if k in fields] + sorted(k for k in fields if k not in _FIRST)
+    return {key[:64]: fields[key][:MAX_RESULT_VALUE] for key in keys[:MAX_RESULT_FIELDS]}
 
 
 def _task_dict(t: Task, counts: dict[str, int]) -> dict[str, Any]:
