@@ -52,6 +52,7 @@ def requires(role: str) -> Callable:
             user = await anyio.to_thread.run_sync(store.resolve_api_token, token)
             if user is None:
                 raise Unauthorized("the bearer token is unknown or expired; log in again")
+            g.audit_user = user["username"]  # a refused call is audited with who tried it
             if ROLE_RANK.get(user["role"], -1) < ROLE_RANK[role]:
                 raise Forbidden(f"role {user['role']!r} may not do this; it needs {role!r} or higher")
             g.user = user
