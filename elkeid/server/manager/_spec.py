@@ -63,6 +63,9 @@ class Field:
         kind = _PY_TYPES.get(self.type, bytes)
         if isinstance(value, bool) and self.type in ("integer", "number") or not isinstance(value, kind):
             raise BadRequest(f"{path} must be {_article(self.type)}, not {_json_type(value)}")
+        if isinstance(value, str) and "\0" in value:
+            # PostgreSQL cannot store NUL in text, and no name or filter of ours needs it.
+            raise BadRequest(f"{path} must not contain NUL characters")
         if self.max_len is not None and len(value) > self.max_len:
             unit = "items" if self.type == "array" else "bytes" if self.type == "file" else "characters"
             raise BadRequest(f"{path} is too long: at most {self.max_len} {unit}")

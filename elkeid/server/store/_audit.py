@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ._models import AuditEntry
+from ._text import no_nul
 
 #: Longest texts kept per column (longer ones are cut, never refused: the log must not fail).
 _LIMITS = {"username": 64, "action": 64, "method": 8, "path": 512, "target": 255, "outcome": 16, "source_ip": 64}
@@ -48,7 +49,7 @@ class AuditLog:
                   at: float | None = None) -> None:  # fmt: skip
         values = {"username": username, "action": action, "method": method, "path": path, "target": target,
                   "outcome": outcome, "source_ip": source_ip}  # fmt: skip
-        values = {k: (v or "")[: _LIMITS[k]] for k, v in values.items()}
+        values = {k: no_nul(v or "")[: _LIMITS[k]] for k, v in values.items()}
         with self.session() as s, s.begin():
             s.add(AuditEntry(at=time.time() if at is None else at, status=status, detail=detail or {}, **values))
 

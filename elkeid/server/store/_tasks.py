@@ -17,6 +17,7 @@ from sqlalchemy import and_, exists, func, select, update
 
 from ._agent_filter import AgentFilter
 from ._models import Agent, Subtask, Task
+from ._text import no_nul
 from .errors import NotFound
 
 SUBTASK_STATES = ("created", "sent", "succeeded", "failed", "timed_out", "cancelled")
@@ -31,7 +32,7 @@ def result_status(fields: dict[str, str]) -> tuple[str, str]:
     """(``succeeded`` or ``failed``, error text) for a result record's fields."""
     word = fields.get("status", "").strip().lower()
     if word in FAILED_WORDS:
-        return "failed", (fields.get("msg") or fields.get("error") or word)[:1024]
+        return "failed", no_nul(fields.get("msg") or fields.get("error") or word)[:1024]
     return "succeeded", ""
 
 
@@ -41,7 +42,7 @@ _FIRST = ("status", "msg", "error", "token")
 def _trim(fields: dict[str, str]) -> dict[str, str]:
     """At most MAX_RESULT_FIELDS fields (the status fields first), values cut at MAX_RESULT_VALUE."""
     keys = [k for k in _FIRST if k in fields] + sorted(k for k in fields if k not in _FIRST)
-    return {key[:64]: fields[key][:MAX_RESULT_VALUE] for key in keys[:MAX_RESULT_FIELDS]}
+    return {no_nul(key[:64]): no_nul(fields[key][:MAX_RESULT_VALUE]) for key in keys[:MAX_RESULT_FIELDS]}
 
 
 def _task_dict(t: Task, counts: dict[str, int]) -> dict[str, Any]:

@@ -72,13 +72,14 @@ def test_results_match_only_the_sending_agent_and_first_wins(store):
 def test_hostile_and_huge_results_are_kept_as_trimmed_data(store):
     task = _task(store)
     (c, *_r) = store.claim_subtasks(["a0"])
-    fields = {"status": "ok", "msg": "'; DROP TABLE subtasks; --", "big": "x" * 100_000,
+    fields = {"status": "ok", "msg": "'; DROP TABLE subtasks; --", "big": "x" * 100_000, "a_nul\0": "a\0b",
               **{f"f{i:03}": "v" for i in range(200)}}  # fmt: skip
     store.record_results("a0", [(c["token"], 5100, fields)])
     (sub,), _ = store.list_subtasks(task["id"], agent_id="a0")
     assert sub["status"] == "succeeded"
     assert len(sub["result"]) <= 65
     assert sub["result"]["msg"] == "'; DROP TABLE subtasks; --"
+    assert sub["result"]["a_nul\ufffd"] == "a\ufffdb"  # PostgreSQL cannot hold NUL in text
 
 
 def test_deadlines(store):
