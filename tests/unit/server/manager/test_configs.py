@@ -5,19 +5,26 @@ from __future__ import annotations
 import base64
 import hashlib
 from pathlib import Path
+from types import SimpleNamespace
 
+import anyio
 import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from elkeid.config import ServerConfig, parse_host_port
+from elkeid.server.ac import AgentHub, Connection
 from elkeid.server.manager._configs import (
+    ConfigPusher,
     desired_configs,
     download_bases,
     selector_matches,
     sign_package,
     to_command,
 )
+from elkeid.server.pipeline import Batch
+from elkeid.server.store import Store
+from tests.unit.server.store._helpers import add_agent
 
 DEBIAN = {"tags": ["web", "prod"], "last_heartbeat": {"platform": "debian", "platform_family": "debian",
                                                      "arch": "x86_64"}}  # fmt: skip
@@ -87,3 +94,52 @@ def test_signature_follows_the_contract():
     key.public_key().verify(sig, b"elkeid-plugin\x00scanner\x001.2.3\x00" + sha.encode())
     with pytest.raises(InvalidSignature):
         key.public_key().verify(sig, b"elkeid-plugin\x00scanner\x001.2.4\x00" + sha.encode())
+
+
+# --- the pusher, with a real store and AgentHub ------------------------------------------
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_pusher_sends_the_set_on_connect_and_on_change_only(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    add_agent(store, "a", tags=["web"], heartbeat={"platform": "debian", "platform_family": "debian", "arch": "x86_64"})
+    ctx = SimpleNamespace(store=store, hub=AgentHub(), https_port=8443,
+                          config=ServerConfig(data_dir=tmp_path, sans=["localhost"]))  # fmt: skip
+    conn = Connection(agent_id="a", peer="test", serial="s")
+    ctx.hub.register(conn)
+    pusher = ConfigPusher(ctx)
+    try:
+        await pusher.on_connect(conn)
+        with pytest.raises(anyio.WouldBlock):  # nothing assigned: nothing said
+            conn.receive_stream.receive_nowait()
+        comp = store.add_component(name="scanner", version="1", type="plugin", detail="", description="",
+                                   sha256="b" * 64, signature="sig", data=b"x", created_by="t")  # fmt: skip
+        store.add_assignment(comp["id"], {"tags": ["web"]}, None, "t")
+        assert await pusher.refresh() == 1
+        assert [c.name for c in conn.receive_stream.receive_nowait().configs] == ["scanner"]
+        assert await pusher.refresh() == 0  # unchanged: not sent again
+        await pusher.on_connect(conn)  # a reconnect gets it again
+        assert [c.name for c in conn.receive_stream.receive_nowait().configs] == ["scanner"]
+
+        # The heartbeat shows a new platform: assignments by platform are re-evaluated.
+        store.ensure_builtin_components(["collector"])
+        collector = next(c for c in store.list_components() if c["name"] == "collector")
+        store.add_assignment(collector["id"], {"platform": "ubuntu"}, None, "t")
+        store.store_heartbeats("a", [(2, {"platform": "ubuntu", "platform_family": "debian", "arch": "x86_64"})], [])
+        send, receive = anyio.create_memory_object_stream[Batch](4)
+        async with send, anyio.create_task_group() as tg:
+            tg.start_soon(pusher.watch_heartbeats, receive)
+            await send.send(Batch(agent_id="a", seq=2, records=[(1000, 2, {"platform": "ubuntu",
+                                                                           "platform_family": "debian",
+                                                                           "arch": "x86_64"})]))  # fmt: skip
+            send.close()
+        assert sorted(c.name for c in conn.receive_stream.receive_nowait().configs) == ["collector", "scanner"]
+    finally:
+        conn.send_stream.close()
+        conn.receive_stream.close()
+        store.close()
