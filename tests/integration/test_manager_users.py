@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.integration._manager import (  # noqa: F401 - fixtures
     PASSWORD,
     admin,
@@ -39,6 +41,12 @@ def test_admin_manages_users(mserver, admin, openapi):
     assert admin.delete(f"/api/v1/users/{name}").json() == {"ok": True}
     assert admin.get(f"/api/v1/users/{name}").status_code == 404
     assert admin.delete(f"/api/v1/users/{name}").status_code == 404
+
+
+def test_json_sent_the_way_curl_d_sends_it_is_accepted(admin):
+    body = json.dumps({"username": new_id("curl"), "password": PASSWORD, "role": "viewer"})
+    r = admin.post("/api/v1/users", content=body, headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 201, r.text
 
 
 def test_admin_cannot_lock_themselves_out(admin):
