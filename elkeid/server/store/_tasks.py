@@ -13,7 +13,7 @@ import time
 import uuid
 from typing import Any, Collection, Iterable
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 
 from ._agent_filter import AgentFilter
 from ._models import Agent, Subtask, Task
@@ -231,16 +231,23 @@ class TaskStore:
     def expire_subtasks(self, now: float | None = None) -> int:
         """Time out subtasks never sent before their wait deadline, or unanswered past their result deadline."""
         now = time.time() if now is None else now
+        waiting = and_(Subtask.status == "created", Subtask.wait_deadline < now)
+        unanswered = and_(Subtask.status == "sent", Subtask.result_deadline < now)
+        with self.session() as s:
+            # Read first: this runs every second, and an UPDATE that changes nothing
+            # would still take SQLite's write lock from the ingest writer.
+            if not s.scalar(select(exists().where(or_(waiting, unanswered)))):
+                return 0
         with self.session() as s, s.begin():
             waited = s.execute(
-                update(Subtask).where(Subtask.status == "created", Subtask.wait_deadline < now)
+                update(Subtask).where(waiting)
                 .values(status="timed_out", finished_at=now, error="the agent was not connected before the deadline")
             ).rowcount  # fmt: skip
-            unanswered = s.execute(
-                update(Subtask).where(Subtask.status == "sent", Subtask.result_deadline < now)
+            late = s.execute(
+                update(Subtask).where(unanswered)
                 .values(status="timed_out", finished_at=now, error="no result before the deadline")
             ).rowcount  # fmt: skip
-        return waited + unanswered
+        return waited + late
 
     def finish_tasks(self, now: float | None = None) -> list[str]:
         """Mark running tasks with no open subtask ``finished``; returns their ids."""
