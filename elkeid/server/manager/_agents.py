@@ -119,9 +119,9 @@ async def delete_agent(aid: str):
     return result
 
 
-async def _tags_changed(aid: str, tags: list[str]) -> dict[str, Any]:
+def _tags_changed(aid: str, tags: list[str]) -> dict[str, Any]:
     g.audit_detail = {"tags": tags}
-    await _ctx().manager.configs.refresh([aid])
+    _ctx().manager.configs.request([aid])
     return {"agent_id": aid, "tags": tags}
 
 
@@ -135,7 +135,7 @@ async def set_tags(aid: str, body):
     """Replace the agent's tags."""
     store = _ctx().store
     tags = await anyio.to_thread.run_sync(lambda: store.change_tags(agent_id(aid), replace=body["tags"]))
-    return await _tags_changed(aid, tags)
+    return _tags_changed(aid, tags)
 
 
 @bp.post("/agents/<aid>/tags")
@@ -145,7 +145,7 @@ async def add_tags(aid: str, body):
     """Add tags to the agent (tags it has already are kept once)."""
     store = _ctx().store
     tags = await anyio.to_thread.run_sync(lambda: store.change_tags(agent_id(aid), add=body["tags"]))
-    return await _tags_changed(aid, tags)
+    return _tags_changed(aid, tags)
 
 
 @bp.delete("/agents/<aid>/tags/<tag>")
@@ -156,7 +156,7 @@ async def remove_tag(aid: str, tag: str):
     store = _ctx().store
     tag = TAG.check(tag, "tag", "path parameter")
     tags = await anyio.to_thread.run_sync(lambda: store.change_tags(agent_id(aid), remove=[tag]))
-    return await _tags_changed(aid, tags)
+    return _tags_changed(aid, tags)
 
 
 @bp.get("/tags")

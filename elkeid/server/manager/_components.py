@@ -160,7 +160,7 @@ async def create_assignment(body):
         ctx.store.add_assignment, body["component_id"], selector, body["detail"], g.user["username"]
     )
     g.audit_target, g.audit_detail = str(assignment["id"]), {"component": assignment["component"], "selector": selector}
-    await ctx.manager.configs.refresh()
+    ctx.manager.configs.request()
     return assignment, 201
 
 
@@ -171,7 +171,7 @@ async def delete_assignment(assignment_id: int):
     """Remove an assignment; the agents it concerned receive their new config at once."""
     ctx = _ctx()
     await anyio.to_thread.run_sync(ctx.store.delete_assignment, _id(assignment_id, "assignment"))
-    await ctx.manager.configs.refresh()
+    ctx.manager.configs.request()
     return {"ok": True}
 
 

@@ -133,6 +133,9 @@ class ConfigPusher:
         self.ctx = ctx
         self._pushed: dict[str, str] = {}
         self._platforms: dict[str, tuple[str, ...]] = {}
+        self._wake = anyio.Event()
+        self._wanted: set[str] = set()
+        self._want_all = False
         self.pushes = 0
 
     async def compute(self, agent_ids: Collection[str]) -> dict[str, list[dict[str, Any]]]:
@@ -177,6 +180,30 @@ class ConfigPusher:
     async def on_connect(self, conn) -> None:
         await self.refresh([conn.agent_id], force=True)
 
+    def request(self, agent_ids: Collection[str] | None = None) -> None:
+        """Ask :meth:`run` to refresh these agents (None: every connected agent) soon; never waits.
+
+        API routes use this, so a slow agent stream never holds up an HTTP answer.
+        """
+        if agent_ids is None:
+            self._want_all = True
+        else:
+            self._wanted.update(agent_ids)
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Serve :meth:`request` calls, and refresh everyone every PERIODIC_REFRESH seconds."""
+        while True:
+            with anyio.move_on_after(PERIODIC_REFRESH) as timer:
+                await self._wake.wait()
+            self._wake = anyio.Event()
+            ids = None if self._want_all or timer.cancelled_caught else list(self._wanted)
+            self._want_all, self._wanted = False, set()
+            try:
+                await self.refresh(ids)
+            except TRANSIENT:
+                log.exception("refreshing plugin configs failed; the next change or check retries")
+
     async def watch_heartbeats(self, batches: MemoryObjectReceiveStream) -> None:
         """Re-push when an agent's heartbeat shows a platform other than the one its set was computed for."""
         async with batches:
@@ -186,16 +213,6 @@ class ConfigPusher:
                     continue
                 for data_type, _ts, fields in batch.records:
                     if data_type == datatypes.AGENT_HEARTBEAT and _platform({"last_heartbeat": fields}) != known:
-                        await self._refresh_logged([batch.agent_id])
+                        self._platforms[batch.agent_id] = _platform({"last_heartbeat": fields})
+                        self.request([batch.agent_id])
                         break
-
-    async def run_periodic(self) -> None:
-        while True:
-            await anyio.sleep(PERIODIC_REFRESH)
-            await self._refresh_logged(None)
-
-    async def _refresh_logged(self, agent_ids: Collection[str] | None) -> None:
-        try:
-            await self.refresh(agent_ids)
-        except TRANSIENT:
-            log.exception("refreshing plugin configs failed; the next change or check retries")

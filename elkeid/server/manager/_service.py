@@ -48,7 +48,7 @@ class Manager:
             tg.start_soon(self.tasks.consume_results, results)
             tg.start_soon(self.tasks.run_rollout)
             tg.start_soon(self.configs.watch_heartbeats, heartbeats)
-            tg.start_soon(self.configs.run_periodic)
+            tg.start_soon(self.configs.run)
             task_status.started()
 
     async def _on_connect(self, conn) -> None:

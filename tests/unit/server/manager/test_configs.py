@@ -133,12 +133,15 @@ async def test_pusher_sends_the_set_on_connect_and_on_change_only(tmp_path):
         store.store_heartbeats("a", [(2, {"platform": "ubuntu", "platform_family": "debian", "arch": "x86_64"})], [])
         send, receive = anyio.create_memory_object_stream[Batch](4)
         async with send, anyio.create_task_group() as tg:
+            tg.start_soon(pusher.run)
             tg.start_soon(pusher.watch_heartbeats, receive)
             await send.send(Batch(agent_id="a", seq=2, records=[(1000, 2, {"platform": "ubuntu",
                                                                            "platform_family": "debian",
                                                                            "arch": "x86_64"})]))  # fmt: skip
-            send.close()
-        assert sorted(c.name for c in conn.receive_stream.receive_nowait().configs) == ["collector", "scanner"]
+            with anyio.fail_after(10):
+                command = await conn.receive_stream.receive()
+            tg.cancel_scope.cancel()
+        assert sorted(c.name for c in command.configs) == ["collector", "scanner"]
     finally:
         conn.send_stream.close()
         conn.receive_stream.close()
