@@ -17,11 +17,13 @@ from typing import Any, Collection
 from sqlalchemy import String, and_, cast, func, or_, select
 
 from ._models import Agent
-from .errors import NotFound
+from .errors import Conflict, NotFound
 
 #: An agent whose database row says "online" but that has not been heard from for
 #: this long is shown offline (its server may have died without marking it).
 ONLINE_FRESHNESS = 180.0
+#: Most tags one agent carries.
+MAX_TAGS = 100
 #: Heartbeat fields an agent can be selected by.
 PLATFORM_KEYS = ("platform", "platform_family", "arch")
 
@@ -130,6 +132,7 @@ class AgentQueries:
 
         Raises:
             NotFound: no such agent.
+            Conflict: the agent would carry more than MAX_TAGS tags.
         """
         with self.session() as s, s.begin():
             agent = s.get(Agent, agent_id, with_for_update=True)
@@ -138,6 +141,8 @@ class AgentQueries:
             current = set(agent.tags or []) if replace is None else set(replace)
             current |= set(add)
             current -= set(remove)
+            if len(current) > MAX_TAGS:
+                raise Conflict(f"agent {agent_id!r} would carry {len(current)} tags; at most {MAX_TAGS}")
             agent.tags = normalize_tags(current)
             return list(agent.tags)
 

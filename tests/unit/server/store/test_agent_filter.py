@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from elkeid.server.store import AgentFilter, NotFound, Store
+from elkeid.server.store import AgentFilter, Conflict, NotFound, Store
 
 from ._helpers import add_agent
 
@@ -78,6 +78,10 @@ def test_tags(store):
     assert store.tag_counts() == {"db": 1, "prod": 1, "q": 1, "r": 1, "web": 2}
     with pytest.raises(NotFound, match="no agent with id 'ghost'"):
         store.change_tags("ghost", add=["x"])
+    store.change_tags("a4", add=[f"t{i}" for i in range(98)])
+    with pytest.raises(Conflict, match="would carry 103 tags; at most 100"):
+        store.change_tags("a4", add=["one", "two", "three"])
+    assert len(store.change_tags("a4", add=[])) == 100
 
 
 def test_select_agent_ids_and_existing(store):
