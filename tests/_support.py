@@ -204,7 +204,7 @@ def wait_until(predicate, timeout: float, interval: float = 0.1, message: str = 
 
 
 def agent_record(api: httpx.Client, agent_id: str) -> dict | None:
-    r = api.get("/api/v1/agents")
+    r = api.get("/api/v1/agents", params={"id": agent_id})
     r.raise_for_status()
     for item in r.json()["items"]:
         if item["id"] == agent_id:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from elkeid.config import ServerConfig
 from elkeid.pki import ServerPKI
@@ -20,3 +21,4 @@ class ServerContext:
     writer: BatchWriter
     grpc_port: int = 0
     https_port: int = 0
+    manager: Any = None  # elkeid.server.manager.Manager: task rollout, config pushes, login throttle

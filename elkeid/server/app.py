@@ -12,7 +12,7 @@ from anyio.abc import TaskStatus
 from elkeid.config import ServerConfig
 from elkeid.pki import ServerPKI, default_sans
 from elkeid.server.ac import AgentHub, TransferServicer, serve_grpc
-from elkeid.server.manager import create_app, generate_password, hash_password, serve_https
+from elkeid.server.manager import Manager, create_app, generate_password, hash_password, serve_https
 from elkeid.server.pipeline import BatchWriter
 from elkeid.server.store import Store
 
@@ -58,6 +58,8 @@ async def run_server(config: ServerConfig, *, task_status: TaskStatus[ServerCont
         ctx = ServerContext(config=config, pki=pki, store=store, hub=hub, writer=writer)
         async with anyio.create_task_group() as tg:
             await tg.start(writer.run)
+            ctx.manager = Manager(ctx)  # task rollout and results, plugin config pushes
+            await tg.start(ctx.manager.run)
             ctx.grpc_port = await tg.start(serve_grpc, TransferServicer(store, hub, writer), pki, config.listen_grpc)
             ctx.https_port = await tg.start(serve_https, create_app(ctx), ctx, config.listen_https)
             print(f"Elkeid server ready: console https://{_display_host(config)}:{ctx.https_port}/  "

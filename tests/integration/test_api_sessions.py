@@ -45,4 +45,4 @@ def test_bad_json_login_gets_400(server):
         assert r.status_code == 400
         r = c.post("/api/v1/login", json={"username": ["admin"], "password": "x"})
         assert r.status_code == 400
-        assert "'username' must be a str" in r.json()["error"]["message"]
+        assert "field username must be a string, not an array" in r.json()["error"]["message"]

@@ -59,9 +59,9 @@ def test_an_expired_token_is_refused(server):
 @pytest.mark.parametrize(
     "body, message",
     [
-        ({"token": "t", "agent_id": "a b", "csr": "x"}, "agent id"),
-        ({"token": 5, "agent_id": "a", "csr": "x"}, "'token' must be a str"),
-        ({"agent_id": "a", "csr": "x"}, "'token' is required"),
+        ({"token": "t", "agent_id": "a b", "csr": "x"}, "field agent_id 'a b' is not valid"),
+        ({"token": 5, "agent_id": "a", "csr": "x"}, "field token must be a string, not an integer"),
+        ({"agent_id": "a", "csr": "x"}, "field token is required"),
         ({"token": "t", "agent_id": "a", "csr": "not a csr"}, "not a PEM certificate signing request"),
     ],
 )

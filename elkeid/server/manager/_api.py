@@ -1,18 +1,19 @@
-"""The REST API under /api/v1: sessions and agents."""
+"""The REST API under /api/v1: sessions (login, logout, me) and the OpenAPI document.
+
+The other resources live in their own modules (``_agents``, ``_users``,
+``_tasks``, ``_components``, ``_audit``), each a blueprint under /api/v1.
+"""
 
 from __future__ import annotations
 
-import time
-
 import anyio
-from quart import Blueprint, current_app, g
-
-from elkeid.server.store import NotFound
+from quart import Blueprint, current_app, g, request
 
 from ._auth import bearer_token, requires
-from ._passwords import verify_password
-from ._validate import agent_id, field, json_object
-from .errors import NotFoundError, Unauthorized
+from ._openapi import build_openapi
+from ._passwords import WeakPassword, hash_password, verify_password
+from ._spec import Field, accepts
+from .errors import BadRequest, TooManyRequests, Unauthorized
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -21,65 +22,86 @@ def _ctx():
     return current_app.extensions["elkeid"]
 
 
+LOGIN = (Field("username", "string", required=True, max_len=64), Field("password", "string", required=True,
+                                                                      max_len=1024))  # fmt: skip
+
+
 @bp.post("/login")
-async def login():
-    """Exchange a username and password for a bearer token."""
-    data = await json_object()
-    username = field(data, "username", str, max_len=64)
-    password = field(data, "password", str, max_len=1024)
-    store = _ctx().store
-    user = await anyio.to_thread.run_sync(store.get_user, username)
+@accepts(body=LOGIN, returns="Session")
+async def login(body):
+    """Exchange a username and password for a bearer token.
+
+    Failed attempts are counted per username and per source address; past the
+    limit the answer is 429 with Retry-After, whatever the password.
+    """
+    username, password = body["username"], body["password"]
+    g.audit_user = username
+    ctx = _ctx()
+    throttle, ip = ctx.manager.throttle, request.remote_addr or ""
+    wait = throttle.retry_after(username, ip)
+    if wait:
+        raise TooManyRequests(f"too many failed logins for this user or address; try again in {wait} s",
+                              retry_after=wait)  # fmt: skip
+    user = await anyio.to_thread.run_sync(ctx.store.get_user, username)
     # Verify against a dummy hash when the user is unknown, so timing does not tell.
     stored = user["password_hash"] if user else _DUMMY_HASH
     ok = await anyio.to_thread.run_sync(verify_password, password, stored)
     if not ok or user is None or user["disabled"]:
+        throttle.failed(username, ip)
         raise Unauthorized("wrong username or password")
-    token, expires = await anyio.to_thread.run_sync(store.issue_api_token, username, _ctx().config.api_token_ttl)
+    throttle.succeeded(username)
+    token, expires = await anyio.to_thread.run_sync(ctx.store.issue_api_token, username, ctx.config.api_token_ttl)
     return {"token": token, "expires_at": expires, "username": username, "role": user["role"]}
 
 
 @bp.post("/logout")
 @requires("viewer")
+@accepts(returns="Ok")
 async def logout():
+    """End the session of the bearer token."""
     await anyio.to_thread.run_sync(_ctx().store.revoke_api_token, bearer_token())
     return {"ok": True}
 
 
 @bp.get("/me")
 @requires("viewer")
+@accepts(returns="Me")
 async def me():
+    """Who the bearer token belongs to."""
     return {"username": g.user["username"], "role": g.user["role"], "expires_at": g.user["expires_at"]}
 
 
-def _agent_view(a: dict, hub) -> dict:
-    hb = a["last_heartbeat"]
-    # "online" means a live stream on this server, or (shared database) fresh elsewhere.
-    a["online"] = a["id"] in hub or (a["online"] and (a["last_seen"] or 0) > time.time() - 180)
-    a["kernel_version"] = hb.get("kernel_version", "")
-    a["platform"] = hb.get("platform", "")
-    a["platform_version"] = hb.get("platform_version", "")
-    a["arch"] = hb.get("arch", "")
-    return a
+CHANGE_PASSWORD = (Field("current_password", "string", required=True, max_len=1024),
+                   Field("new_password", "string", required=True, max_len=1024,
+                         description="at least 8 characters"))  # fmt: skip
 
 
-@bp.get("/agents")
+@bp.post("/me/password")
 @requires("viewer")
-async def list_agents():
-    ctx = _ctx()
-    agents = await anyio.to_thread.run_sync(ctx.store.list_agents)
-    items = [_agent_view(a, ctx.hub) for a in agents]
-    return {"items": items, "total": len(items)}
-
-
-@bp.get("/agents/<aid>")
-@requires("viewer")
-async def get_agent(aid: str):
-    ctx = _ctx()
+@accepts(body=CHANGE_PASSWORD, returns="Ok")
+async def change_own_password(body):
+    """Change one's own password; every session of the user ends (log in again)."""
+    store = _ctx().store
+    username = g.user["username"]
+    user = await anyio.to_thread.run_sync(store.get_user, username)
+    if user is None or not await anyio.to_thread.run_sync(verify_password, body["current_password"],
+                                                          user["password_hash"]):  # fmt: skip
+        raise Unauthorized("the current password is wrong")
     try:
-        agent = await anyio.to_thread.run_sync(ctx.store.get_agent, agent_id(aid))
-    except NotFound as exc:
-        raise NotFoundError(str(exc)) from exc
-    return _agent_view(agent, ctx.hub)
+        hashed = await anyio.to_thread.run_sync(hash_password, body["new_password"])
+    except WeakPassword as exc:
+        raise BadRequest(f"field new_password: {exc}") from exc
+    await anyio.to_thread.run_sync(store.set_password, username, hashed)
+    return {"ok": True}
+
+
+@bp.get("/openapi.json")
+async def openapi():
+    """This API's OpenAPI 3.1 description, generated from the routes themselves."""
+    doc = current_app.extensions.get("elkeid_openapi")
+    if doc is None:
+        doc = current_app.extensions["elkeid_openapi"] = build_openapi(current_app)
+    return doc
 
 
 _DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="

@@ -10,12 +10,13 @@ import anyio
 from anyio.abc import TaskStatus
 from hypercorn.asyncio import serve
 from hypercorn.config import Config as HypercornConfig
-from quart import Quart, jsonify
+from quart import Quart, Request, jsonify
 from werkzeug.exceptions import HTTPException
 
 from elkeid.config import HostPort
+from elkeid.server.store import Conflict, NotFound
 
-from . import _api, _enroll
+from . import _agents, _api, _audit, _components, _enroll, _tasks, _users
 from .errors import ApiError
 
 log = logging.getLogger(__name__)
@@ -23,17 +24,44 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
+class _Request(Request):
+    """Quart's request with a per-route body limit (plugin packages may be larger than JSON bodies).
+
+    The limit must be known when the request object is made: Quart starts
+    buffering the body before the route runs.
+    """
+
+    def __init__(self, method: str, scheme: str, path: str, *args, **kwargs) -> None:
+        larger = _components.max_body_for(method, path)
+        if larger is not None:
+            kwargs["max_content_length"] = larger
+        super().__init__(method, scheme, path, *args, **kwargs)
+        if larger is not None:
+            self.max_content_length = larger
+
+
 def create_app(ctx) -> Quart:
     app = Quart("elkeid")
+    app.request_class = _Request
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["JSON_SORT_KEYS"] = False
     app.extensions["elkeid"] = ctx
-    app.register_blueprint(_api.bp)
-    app.register_blueprint(_enroll.bp)
+    for blueprint in (_api.bp, _enroll.bp, _agents.bp, _users.bp, _tasks.bp, _components.bp, _audit.bp):
+        app.register_blueprint(blueprint)
+    app.after_request(_audit.record)
 
     @app.errorhandler(ApiError)
     async def _api_error(exc: ApiError):
-        return jsonify(exc.body()), exc.status
+        return jsonify(exc.body()), exc.status, exc.headers()
+
+    # The store's errors are translated here, once, for every route.
+    @app.errorhandler(NotFound)
+    async def _not_found(exc: NotFound):
+        return jsonify({"error": {"code": "not_found", "message": str(exc)}}), 404
+
+    @app.errorhandler(Conflict)
+    async def _conflict(exc: Conflict):
+        return jsonify({"error": {"code": "conflict", "message": str(exc)}}), 409
 
     @app.errorhandler(HTTPException)
     async def _http_error(exc: HTTPException):

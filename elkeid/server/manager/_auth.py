@@ -13,6 +13,18 @@ from .errors import Forbidden, Unauthorized
 #: What each role may do; every route names the least role it needs.
 ROLE_RANK = {"viewer": 0, "analyst": 1, "admin": 2}
 
+#: Endpoints anyone may call, without a bearer token. Every other route must be
+#: wrapped in :func:`requires` (a test walks the URL map to check).
+PUBLIC_ENDPOINTS = frozenset({
+    "api.login",                      # credentials in, token out (throttled)
+    "api.openapi",                    # the API description
+    "components.download",            # plugin packages: signed, so safe to hand out
+    "enroll.enroll",                  # needs a one-time enrollment token
+    "enroll.ca_certificate",          # public by nature
+    "healthz",
+    "static",
+})  # fmt: skip
+
 
 def bearer_token() -> str | None:
     header = request.headers.get("Authorization", "")
@@ -40,6 +52,7 @@ def requires(role: str) -> Callable:
             user = await anyio.to_thread.run_sync(store.resolve_api_token, token)
             if user is None:
                 raise Unauthorized("the bearer token is unknown or expired; log in again")
+            g.audit_user = user["username"]  # a refused call is audited with who tried it
             if ROLE_RANK.get(user["role"], -1) < ROLE_RANK[role]:
                 raise Forbidden(f"role {user['role']!r} may not do this; it needs {role!r} or higher")
             g.user = user

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import base64
 import logging
+from dataclasses import replace
 
 import anyio
-from quart import Blueprint, Response, current_app, request
+from quart import Blueprint, Response, current_app, g, request
 
 from elkeid.pki import PKIError, cert_pem, cert_serial
 
 from elkeid.server.store import TokenRejected
 
-from ._validate import agent_id, field, json_object
+from ._fields import AGENT_ID
+from ._spec import Field, accepts
 from .errors import BadRequest, Forbidden
 
 log = logging.getLogger(__name__)
@@ -33,14 +35,21 @@ def grpc_addresses(ctx) -> list[str]:
     return [f"{host}:{ctx.grpc_port}"]
 
 
+ENROLL = (
+    Field("token", "string", required=True, max_len=256, description="one-time enrollment token"),
+    replace(AGENT_ID, required=True),
+    Field("csr", "string", required=True, max_len=16384, description="PEM CSR naming the agent id"),
+    Field("hostname", "string", default="", max_len=255),
+)
+
+
 @bp.post("/api/v1/enroll")
-async def enroll():
+@accepts(body=ENROLL)
+async def enroll(body):
+    """Sign an agent's certificate in exchange for a one-time enrollment token."""
     ctx = current_app.extensions["elkeid"]
-    data = await json_object()
-    token = field(data, "token", str, max_len=256)
-    aid = agent_id(field(data, "agent_id", str, max_len=128))
-    csr = field(data, "csr", str, max_len=16384)
-    hostname = field(data, "hostname", str, required=False, default="", max_len=255)
+    token, aid, csr, hostname = body["token"], body["agent_id"], body["csr"], body["hostname"]
+    g.audit_target = aid
     try:
         cert = ctx.pki.sign_agent(csr, aid)
     except PKIError as exc:

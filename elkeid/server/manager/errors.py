@@ -23,6 +23,9 @@ class ApiError(Exception):
     def body(self) -> dict:
         return {"error": {"code": self.code, "message": self.message}}
 
+    def headers(self) -> dict[str, str]:
+        return {}
+
 
 class BadRequest(ApiError):
     status, code = 400, "bad_request"
@@ -46,3 +49,10 @@ class ConflictError(ApiError):
 
 class TooManyRequests(ApiError):
     status, code = 429, "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}

@@ -1,11 +1,18 @@
 """Persistence: SQLAlchemy models, Alembic migrations, and the :class:`Store` API.
 
 Layering: ``_models`` (tables) <- ``_engine`` (URL, pragmas, migrations) <-
-``_store`` (the operations the server performs). Nothing outside this package
-imports SQLAlchemy sessions directly.
+``_store`` (the operations the server performs, with the manager's in mixins:
+``_users``, ``_agent_filter``, ``_tasks``, ``_components``, ``_audit``).
+Nothing outside this package imports SQLAlchemy sessions directly.
 """
 
+from ._agent_filter import ONLINE_FRESHNESS, PLATFORM_KEYS, AgentFilter, is_online
+from ._audit import AuditFilter
+from ._components import BUILTIN
 from ._store import ROLES, Store
+from ._tasks import SUBTASK_STATES, result_status
 from .errors import Conflict, DatabaseUnavailable, NotFound, StoreError, TokenRejected
 
-__all__ = ["ROLES", "Conflict", "DatabaseUnavailable", "NotFound", "Store", "StoreError", "TokenRejected"]
+__all__ = ["BUILTIN", "ONLINE_FRESHNESS", "PLATFORM_KEYS", "ROLES", "SUBTASK_STATES", "AgentFilter", "AuditFilter",
+           "Conflict", "DatabaseUnavailable", "NotFound", "Store", "StoreError", "TokenRejected", "is_online",
+           "result_status"]  # fmt: skip

@@ -108,3 +108,113 @@ class Setting(Base):
 
 
 Index("ix_agents_hostname", Agent.hostname)
+
+
+# --- manager: audit log, tasks, components (migration 0003) ----------------------------
+
+from sqlalchemy import Integer, LargeBinary, UniqueConstraint  # noqa: E402 - kept with the models that use them
+
+
+class AuditEntry(Base):
+    """One state-changing API call: who, what, when, on what, and how it ended."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(512))
+    target: Mapped[str] = mapped_column(String(255))
+    status: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(16))
+    source_ip: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Task(Base):
+    """A task for many agents; it fans out to one :class:`Subtask` per agent."""
+
+    __tablename__ = "tasks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    object_name: Mapped[str] = mapped_column(String(64))
+    data_type: Mapped[int] = mapped_column(Integer)
+    data: Mapped[str] = mapped_column(Text)
+    targets: Mapped[dict] = mapped_column(JSON, default=dict)
+    concurrency: Mapped[int] = mapped_column(Integer)
+    wait_timeout: Mapped[float] = mapped_column(Float)
+    result_timeout: Mapped[float] = mapped_column(Float)
+    expect_result: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    total: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Float, index=True)
+    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Subtask(Base):
+    """One agent's share of a task, found again by its token when the result arrives."""
+
+    __tablename__ = "subtasks"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    agent_id: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[float] = mapped_column(Float)
+    wait_deadline: Mapped[float] = mapped_column(Float)
+    sent_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    result_deadline: Mapped[float | None] = mapped_column(Float, nullable=True)
+    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    result: Mapped[dict] = mapped_column(JSON, default=dict)
+    error: Mapped[str] = mapped_column(String(1024), default="")
+
+
+Index("ix_subtasks_task_status", Subtask.task_id, Subtask.status, Subtask.seq)
+Index("ix_subtasks_agent_status", Subtask.agent_id, Subtask.status)
+Index("ix_subtasks_status_wait", Subtask.status, Subtask.wait_deadline)
+
+
+class Component(Base):
+    """A plugin the server hands to agents: an uploaded, signed package or a built-in."""
+
+    __tablename__ = "components"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_components_name_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(String(1024))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    signature: Mapped[str] = mapped_column(String(128))
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class ComponentBlob(Base):
+    """A package's bytes, once per SHA-256, in the database so every server can serve it."""
+
+    __tablename__ = "component_blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Assignment(Base):
+    """Component -> agents chosen by a selector (tags, platform, arch; empty = every agent)."""
+
+    __tablename__ = "component_assignments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    component_id: Mapped[int] = mapped_column(ForeignKey("components.id", ondelete="RESTRICT"), index=True)
+    selector: Mapped[dict] = mapped_column(JSON, default=dict)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Float)

@@ -16,8 +16,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from elkeid.pki import hash_token
 
+from ._agent_filter import AgentQueries
+from ._audit import AuditLog
+from ._components import ComponentStore
 from ._engine import make_engine, upgrade
 from ._models import Agent, AgentSeq, ApiToken, Certificate, EnrollToken, PluginHeartbeat, Setting, User
+from ._tasks import TaskStore
+from ._users import UserAdmin
 from .errors import Conflict, NotFound, TokenRejected
 
 ROLES = ("admin", "analyst", "viewer")
@@ -45,8 +50,14 @@ def _agent_dict(a: Agent) -> dict[str, Any]:
     }
 
 
-class Store:
-    """Database access for the server (SQLite by default, PostgreSQL by URL)."""
+class Store(UserAdmin, AgentQueries, TaskStore, ComponentStore, AuditLog):
+    """Database access for the server (SQLite by default, PostgreSQL by URL).
+
+    The manager's tables live in mixins, one module each (``_users``,
+    ``_agent_filter``, ``_tasks``, ``_components``, ``_audit``).
+    """
+
+    _agent_dict = staticmethod(_agent_dict)
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
