@@ -107,8 +107,15 @@ def desired_configs(pairs: list[tuple[dict, dict]], agent: dict[str, Any], bases
     return [config_entry(a, c, bases) for _name, (a, c) in sorted(chosen.items())]
 
 
+#: Elkeid's convention: the set always names the agent itself, so a set with no
+#: plugins is still a non-empty ``configs`` list ("stop every plugin"), never
+#: confused with a Command that carries no config at all (an ack, a task).
+AGENT_CONFIG_NAME = "elkeid-agent"
+
+
 def to_command(configs: list[dict[str, Any]]) -> transfer_pb2.Command:
     command = transfer_pb2.Command()
+    command.configs.add(name=AGENT_CONFIG_NAME, type="agent", version="")
     for c in configs:
         command.configs.add(**c)
     return command
@@ -116,9 +123,6 @@ def to_command(configs: list[dict[str, Any]]) -> transfer_pb2.Command:
 
 def _digest(configs: list[dict[str, Any]]) -> str:
     return hashlib.sha256(json.dumps(configs, sort_keys=True).encode()).hexdigest()
-
-
-_EMPTY = _digest([])
 
 
 def _platform(agent: dict[str, Any]) -> tuple[str, ...]:
@@ -158,10 +162,6 @@ class ConfigPusher:
         pushed = 0
         for aid, configs in (await self.compute(ids)).items():
             digest, before = _digest(configs), self._pushed.get(aid)
-            if not configs and before in (None, _EMPTY):
-                # Nothing to run, and nothing was pushed to stop: an empty Command would say nothing.
-                self._pushed[aid] = digest
-                continue
             if not force and before == digest:
                 continue
             with anyio.move_on_after(PUSH_TIMEOUT):
