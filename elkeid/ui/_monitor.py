@@ -7,7 +7,7 @@
 - Ingest: the batch writer's counters are sampled every :data:`~._ingest.INTERVAL`
   seconds, and every durable batch is observed (records by type, driver and error
   signals) through ``ctx.writer.subscribe``.
-- Health problems are computed on demand and kept for :data:`REFRESH` seconds.
+- Health problems are computed on demand and kept for :data:`PROBLEMS_TTL` seconds.
 
 Error handling: a store error while refreshing is logged and retried at the next
 tick (the pages read the store themselves and show the error). The writer waits
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 HUB_POLL = 1.0
 REFRESH = 15.0
+#: Health problems are recomputed (one agent-list read, one read per online agent) at most this often.
+PROBLEMS_TTL = 5.0
 SUBSCRIBER = "console"
 SUBSCRIBER_BUFFER = 1024
 
@@ -119,13 +121,13 @@ class ConsoleMonitor:
 
     # --- health --------------------------------------------------------------------------
     async def problems(self) -> list[Problem]:
-        """Every host's problems (recomputed at most every REFRESH seconds).
+        """Every host's problems (recomputed at most every PROBLEMS_TTL seconds).
 
         Raises:
             StoreError: the store cannot be read.
         """
         at, cached = self._problems
-        if time.monotonic() - at < self.refresh and at:
+        if at and time.monotonic() - at < PROBLEMS_TTL:
             return cached
         live = set(self.ctx.hub.agent_ids())
         problems = await anyio.to_thread.run_sync(self._collect_problems, live)

@@ -68,8 +68,10 @@ async def overview():
     by_type = ingest.by_type()
     type_chart = _charts.bar_list([(name, n, None) for name, _number, n in by_type],
                                   title="Records by data type, last hour")  # fmt: skip
+    # Rates come from the samples; the totals are read now.
+    rates = {**ingest.rates(), "stored_records": c.ctx.writer.stored_records}
     return render("overview.html", active="overview", counts=status_counts(agents, _live_ids(), time.time()),
-                  problems=problems, rates=ingest.rates(), rate_chart=rate_chart, type_chart=type_chart,
+                  problems=problems, rates=rates, rate_chart=rate_chart, type_chart=type_chart,
                   status_labels=STATUS_LABELS)  # fmt: skip
 
 
