@@ -74,8 +74,8 @@ class ConsolePage:
         self.snap(label or path)
         return response
 
-    def submit(self, selector: str, label: str = "") -> None:
-        """Click a submit button and wait for the page it leads to."""
+    def follow(self, selector: str, label: str = "") -> None:
+        """Click a link or submit button, wait for the page it leads to, and screenshot it."""
         with self.page.expect_navigation():
             self.page.click(selector)
         self.page.wait_for_load_state("load")
@@ -85,7 +85,7 @@ class ConsolePage:
         self.goto("/login", "login form")
         self.page.fill("input[name=username]", username)
         self.page.fill("input[name=password]", password)
-        self.submit("form[action='/login'] button[type=submit]", f"login submitted as {username}")
+        self.follow("form[action='/login'] button[type=submit]", f"login submitted as {username}")
 
     def assert_clean(self) -> None:
         """No dialog opened, no script error, no CSP violation on any page so far."""

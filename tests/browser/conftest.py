@@ -1,4 +1,8 @@
-"""Browser fixtures: one headless Chromium for the run, a fresh context (no cookies) per tab."""
+"""Browser fixtures: a headless Chromium per test module, a fresh context (no cookies) per tab.
+
+Module scope, not session: Playwright's sync API keeps an asyncio loop marked as running in
+this thread while it lives, and the anyio tests elsewhere in the run need to start their own.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from playwright.sync_api import sync_playwright
 from ._chromium import ConsolePage, launch, screenshot_root
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(server):
     with sync_playwright() as playwright:
         browser = launch(playwright, (server.data_dir / "pki" / "server.crt").read_bytes())

@@ -32,7 +32,7 @@ def test_changing_the_password_ends_the_other_sessions(server, open_tab):
     here.page.fill("input[name=current_password]", "first-pass-1")
     here.page.fill("input[name=new_password]", "second-pass-2")
     here.page.fill("input[name=new_password_again]", "second-pass-2")
-    here.submit("form[action='/account/password'] button", "password changed")
+    here.follow("form[action='/account/password'] button", "password changed")
     assert "Your other sessions have ended." in here.page.locator(".notice").text_content()
     here.goto("/", "still logged in here")
     assert here.page.locator(".username").text_content() == name
@@ -63,7 +63,7 @@ def test_a_form_post_without_the_csrf_token_is_refused(server, open_tab):
     tab.page.fill("input[name=current_password]", server.admin_password)
     tab.page.fill("input[name=new_password]", "changed-by-forgery")
     tab.page.fill("input[name=new_password_again]", "changed-by-forgery")
-    tab.submit("form[action='/account/password'] button", "refused without csrf token")
+    tab.follow("form[action='/account/password'] button", "refused without csrf token")
     assert tab.page.locator("h1").text_content() == "Request refused (CSRF check)"
     status = tab.page.evaluate("""async () => (await fetch('/account/password', {method: 'POST',
         headers: {'X-CSRF-Token': 'forged'}, body: new URLSearchParams({current_password: 'x'})})).status""")
