@@ -69,7 +69,8 @@ class Sessions:
         self.settings = settings
         self._secret = secret
         self._clock = clock
-        self._serializer = URLSafeSerializer(secret, salt="elkeid.console.session")
+        self._serializer = URLSafeSerializer(secret, salt="elkeid.console.session",
+                                             signer_kwargs={"digest_method": hashlib.sha256})  # fmt: skip
 
     # --- cookies ---------------------------------------------------------------------
     def cookie_value(self, session: Session, *, now: float | None = None) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from itsdangerous import URLSafeSerializer
 
@@ -85,9 +87,12 @@ def test_forged_and_malformed_cookies_are_refused(store):
     assert sessions.resolve("") == (None, MISSING)
     assert sessions.resolve(good[:-2] + "xx") == (None, INVALID)
     assert sessions.resolve("garbage") == (None, INVALID)
-    other_key = URLSafeSerializer(b"k" * 32, salt="elkeid.console.session")
+    sha256 = {"digest_method": hashlib.sha256}
+    other_key = URLSafeSerializer(b"k" * 32, salt="elkeid.console.session", signer_kwargs=sha256)
     assert sessions.resolve(other_key.dumps({"t": s.token, "a": 1e6})) == (None, INVALID)
-    same_key = URLSafeSerializer(SECRET, salt="elkeid.console.session")
+    assert sessions.resolve(URLSafeSerializer(SECRET, salt="elkeid.console.session").dumps({"t": s.token, "a": 1e6})) \
+        == (None, INVALID)  # signed, but with SHA-1
+    same_key = URLSafeSerializer(SECRET, salt="elkeid.console.session", signer_kwargs=sha256)
     for payload in ([1], {"t": 5, "a": 1}, {"t": "x" * 300, "a": 1}, {"t": s.token, "a": "now"}):
         assert sessions.resolve(same_key.dumps(payload)) == (None, INVALID), payload
 
