@@ -126,7 +126,10 @@ def clear_cookie(response: Response, name: str = SESSION_COOKIE) -> None:
 
 def local_path(target: str | None, default: str = "/") -> str:
     """``target`` if it is a path on this site, else ``default`` (no open redirects)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target or len(target) > 2048:
+    if not target or not target.startswith("/") or target.startswith("//") or len(target) > 2048:
+        return default
+    # Browsers drop tabs and newlines from URLs and read "\" as "/": "/\t/evil" would be "//evil".
+    if any(ch == "\\" or ord(ch) < 0x21 or ord(ch) == 0x7F for ch in target):
         return default
     return target
 

@@ -15,14 +15,10 @@ from quart import Response, request
 
 from ._console import bp, console, session
 from ._feed import FeedFull, sse
-from .errors import BadForm, ConsoleError, PageNotFound
+from .errors import BadForm, LiveFeedBusy, PageNotFound
 
 KEEPALIVE = 15.0
 RETRY_MS = 3000
-
-
-class FeedBusy(ConsoleError):
-    status, title = 503, "Live feed busy"
 
 
 @bp.get("/ui/live")
@@ -33,7 +29,7 @@ async def live():
     if not topics or unknown:
         raise BadForm(f"name live topics out of: {', '.join(sorted(c.feed.topics))}")
     if c.feed.full:
-        raise FeedBusy("too many live connections; the page retries by itself")
+        raise LiveFeedBusy("too many live connections; the page retries by itself")
 
     async def events():
         try:

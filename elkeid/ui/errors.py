@@ -9,6 +9,7 @@
     ├── TooManyAttempts (429)  login throttling
     ├── FeatureUnavailable (501)  the server has no data for this page yet
     ├── StoreUnavailable (503) the database failed while serving a page
+    ├── LiveFeedBusy (503)     too many live-feed listeners; the browser retries
     └── SecretFileError        the console's signing secret cannot be read or written safely
 """
 
@@ -60,6 +61,10 @@ class FeatureUnavailable(ConsoleError):
 
 class StoreUnavailable(ConsoleError):
     status, title = 503, "Database unavailable"
+
+
+class LiveFeedBusy(ConsoleError):
+    status, title = 503, "Live feed busy"
 
 
 class SecretFileError(ConsoleError):

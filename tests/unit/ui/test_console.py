@@ -103,5 +103,6 @@ async def test_logout_ends_the_session_in_the_store(browser, ctx):
 
 def test_local_path_refuses_other_sites():
     assert local_path("/hosts?x=1") == "/hosts?x=1"
-    for bad in ("https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)", "", None):
+    for bad in ("https://evil.example/", "//evil.example/", "/\\evil.example", "/\t/evil.example", "/\n/evil.example",
+                "/ /x", "javascript:alert(1)", "", None):
         assert local_path(bad) == "/"
