@@ -71,6 +71,9 @@ def create_app(ctx) -> Quart:
     async def healthz():
         return {"ok": True, "agents_connected": len(ctx.hub)}
 
+    from elkeid.ui import install_console  # late: elkeid.ui imports this package's password helpers
+
+    install_console(app, ctx)
     return app
 
 
@@ -105,6 +108,9 @@ async def serve_https(
             stopped.set()
 
     async with anyio.create_task_group() as tg:
+        # Parts that live beside the app (the console's monitor), started before it serves.
+        for service in app.extensions.get("elkeid.services", []):
+            await tg.start(service)
         tg.start_soon(_serve)
         await _wait_listening(listen.host, port)
         log.info("HTTPS (console, API, enrollment) listening on %s:%d", listen.host, port)

@@ -1,0 +1,50 @@
+"""The console's pages, in navigation order, and who may see them.
+
+A page whose data the server does not provide yet has ``endpoint=None``: the
+navigation shows it greyed out, and its URL answers with an explicit "not
+available" page (never with made-up data). Giving a page its view is the
+only change needed to switch it on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROLE_RANK = {"viewer": 0, "analyst": 1, "admin": 2}
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    label: str
+    path: str
+    endpoint: str | None  # the console view; None while the server lacks the data
+    min_role: str = "viewer"
+    missing: str = ""  # why it is not available yet, shown on its page
+
+
+NAV: tuple[NavItem, ...] = (
+    NavItem("overview", "Overview", "/", "console.overview"),
+    NavItem("hosts", "Hosts", "/hosts", "console.hosts"),
+    NavItem("alerts", "Alerts", "/alerts", None,
+            missing="Alerts come from the rule engine, which this server does not run yet."),
+    NavItem("rules", "Rules", "/rules", None,
+            missing="Rules are managed by the rule engine, which this server does not run yet."),
+    NavItem("tasks", "Tasks", "/tasks", None,
+            missing="Tasks need the manager's task API, which this server does not offer yet."),
+    NavItem("users", "Users", "/users", None, min_role="admin",
+            missing="User management needs the manager's users API, which this server does not offer yet; "
+                    "use `elkeid user add` and `elkeid user passwd` meanwhile."),
+    NavItem("audit", "Audit", "/audit", None, min_role="admin",
+            missing="The audit log needs the manager's audit API, which this server does not offer yet."),
+    NavItem("account", "Account", "/account", "console.account"),
+)  # fmt: skip
+
+
+def allowed(role: str, least: str) -> bool:
+    """Whether ``role`` is ``least`` or higher (an unknown role is allowed nothing)."""
+    return ROLE_RANK.get(role, -1) >= ROLE_RANK[least]
+
+
+def visible(role: str) -> list[NavItem]:
+    return [item for item in NAV if allowed(role, item.min_role)]

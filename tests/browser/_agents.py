@@ -1,0 +1,81 @@
+"""Agents for browser tests: real ``elkeid agent`` processes, and a hand-driven gRPC agent
+whose records carry whatever hostile strings a test wants."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import grpc
+
+from elkeid import datatypes
+from elkeid.proto import transfer_pb2, transfer_pb2_grpc
+from tests._support import AgentProcess, LogReader, child_env
+from tests.integration._grpc_client import channel, enroll_identity
+
+
+def agent_with_hostname(data_dir: Path, agent_id: str, hostname: str, server, token: str) -> AgentProcess:
+    """A real agent process in its own UTS namespace whose host name is ``hostname``.
+
+    ``unshare --uts`` gives the child a private host name, set with sethostname(2) (which
+    takes any bytes the kernel allows, up to 64), then the agent runs as usual.
+    """
+    agent = AgentProcess(data_dir, agent_id)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    prelude = "import os, socket, sys; socket.sethostname(sys.argv[1]); os.execv(sys.executable, [sys.executable] + sys.argv[2:])"
+    args = ["unshare", "--uts", "--", sys.executable, "-c", prelude, hostname, "-m", "elkeid", "agent",
+            "--data-dir", str(data_dir), "--server", server.url, "--token", token, "--ca-sha256", server.ca_sha256]  # fmt: skip
+    agent.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                  env=child_env(SPECIFIED_AGENT_ID=agent_id), start_new_session=True)  # fmt: skip
+    agent.log = LogReader(agent.proc.stdout, data_dir / "agent.log")
+    return agent
+
+
+def _record(data_type: int, **fields: str) -> transfer_pb2.EncodedRecord:
+    payload = transfer_pb2.Payload(fields=fields)
+    return transfer_pb2.EncodedRecord(data_type=data_type, timestamp=1, data=payload.SerializeToString())
+
+
+class ScriptedAgent:
+    """An enrolled agent identity holding a real mTLS stream open while a test looks at the console.
+
+    It sends one batch (host fields and ``records``), waits for the server's ack, and keeps
+    the stream until :meth:`close`, so the host shows online.
+    """
+
+    def __init__(self, server, agent_id: str, *, hostname: str, records: list[transfer_pb2.EncodedRecord]) -> None:
+        key, cert = enroll_identity(server, agent_id)
+        self._channel = channel(server, key, cert)
+        pd = transfer_pb2.PackagedData(agent_id=agent_id, seq=1, hostname=hostname, version="test",
+                                       product="scripted", intranet_ipv4=["10.9.8.7"])  # fmt: skip
+        pd.records.extend(records)
+        self._done = threading.Event()
+
+        def requests():
+            yield pd
+            self._done.wait(120)
+
+        self._call = transfer_pb2_grpc.TransferStub(self._channel).Transfer(requests(), timeout=180)
+        first = next(iter(self._call))
+        assert first.ack_seq == 1, first
+
+    def close(self) -> None:
+        self._done.set()
+        self._call.cancel()
+        self._channel.close()
+
+
+def hostile_records(text: str, attr: str) -> list[transfer_pb2.EncodedRecord]:
+    """Heartbeats, a plugin heartbeat, a driver-unavailable and an error log, all carrying hostile text."""
+    return [
+        _record(datatypes.AGENT_HEARTBEAT, kernel_version=text, platform=attr, platform_version=text,
+                state=text, state_detail=attr, spool_dropped="3", cpu_name=attr, idc=text, **{text: attr}),
+        _record(datatypes.PLUGIN_HEARTBEAT, name=text, pversion=attr, state=attr, rss="1024"),
+        _record(datatypes.DRIVER_UNAVAILABLE, reason=text, kernel_version=attr, arch="x86_64"),
+        _record(datatypes.PLUGIN_ERROR, level="error", msg=attr, plugin=text, source="driver"),
+    ]  # fmt: skip
+
+
+__all__ = ["ScriptedAgent", "agent_with_hostname", "grpc", "hostile_records"]
