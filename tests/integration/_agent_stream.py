@@ -97,7 +97,13 @@ class AgentStream:
         return self.wait_for(lambda c: c.HasField("task"), timeout, "task").task
 
     def wait_configs(self, timeout: float = 15) -> list[transfer_pb2.Config]:
-        return list(self.wait_for(lambda c: len(c.configs) > 0, timeout, "config push").configs)
+        """The plugins of the next config push that names at least one (the agent's own entry left out)."""
+        command = self.wait_for(lambda c: len(plugin_configs(c)) > 0, timeout, "config push")
+        return plugin_configs(command)
+
+    def wait_empty_configs(self, timeout: float = 15) -> transfer_pb2.Command:
+        """The next push of a set without plugins (it names only the agent itself)."""
+        return self.wait_for(lambda c: len(c.configs) > 0 and not plugin_configs(c), timeout, "empty config push")
 
     def no_task_for(self, seconds: float) -> bool:
         try:
@@ -133,3 +139,8 @@ class AgentStream:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def plugin_configs(command: transfer_pb2.Command) -> list[transfer_pb2.Config]:
+    """A pushed set's plugins: every entry but ``elkeid-agent``, which is the agent itself."""
+    return [c for c in command.configs if c.name != "elkeid-agent"]

@@ -55,7 +55,11 @@ def heartbeat_batch(agent_id: str, seq: int, **fields: str) -> transfer_pb2.Pack
 
 def exchange(chan: grpc.Channel, messages: list[transfer_pb2.PackagedData], *, expect: int = 1,
              timeout: float = 15) -> list[transfer_pb2.Command]:  # fmt: skip
-    """Send ``messages``; collect ``expect`` Commands, then close. Raises grpc.RpcError."""
+    """Send ``messages``; collect ``expect`` Commands, then close. Raises grpc.RpcError.
+
+    Config pushes (the server sends every agent its plugin set on connect) are
+    not counted: callers here look at acks and tasks.
+    """
     import threading
 
     done = threading.Event()
@@ -69,6 +73,8 @@ def exchange(chan: grpc.Channel, messages: list[transfer_pb2.PackagedData], *, e
     out = []
     try:
         for command in call:
+            if len(command.configs) and not command.ack_seq and not command.HasField("task"):
+                continue
             out.append(command)
             if len(out) >= expect:
                 break

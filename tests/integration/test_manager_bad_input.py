@@ -19,7 +19,7 @@ JSON = {"content-type": "application/json"}
 
 def test_served_openapi_describes_every_route(openapi):
     validate(openapi)
-    app = create_app(SimpleNamespace())
+    app = create_app(SimpleNamespace(), console=False)
     want = {
         (method.lower(), _ARG.sub(lambda m: "{" + m.group("name") + "}", rule.rule))
         for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/")

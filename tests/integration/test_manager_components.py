@@ -138,9 +138,9 @@ def test_assignments_push_complete_configs(mserver, admin, analyst, viewer, sign
         assert admin.delete(f"/api/v1/components/{comp['id']}").status_code == 409  # still assigned
         assert admin.delete(f"/api/v1/components/assignments/{by_tag['id']}").json() == {"ok": True}
         assert [c.name for c in arm.wait_configs()] == ["collector"]
-        # The tagged agent's set is now empty: the push says so with no configs at all.
-        empty = tagged.wait_for(lambda c: not c.ack_seq and not c.HasField("task"), 15, "empty config push")
-        assert len(empty.configs) == 0
+        # The tagged agent's set is now empty: the push names only the agent itself.
+        empty = tagged.wait_empty_configs()
+        assert [c.name for c in empty.configs] == ["elkeid-agent"]
         admin.delete(f"/api/v1/components/assignments/{by_arch['id']}")
         assert admin.delete(f"/api/v1/components/{comp['id']}").json() == {"ok": True}
         assert admin.delete(f"/api/v1/components/assignments/{by_arch['id']}").status_code == 404

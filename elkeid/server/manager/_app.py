@@ -40,7 +40,8 @@ class _Request(Request):
             self.max_content_length = larger
 
 
-def create_app(ctx) -> Quart:
+def create_app(ctx, *, console: bool = True) -> Quart:
+    """The Quart app: API, enrollment and (unless ``console`` is False) the browser console."""
     app = Quart("elkeid")
     app.request_class = _Request
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
@@ -71,9 +72,10 @@ def create_app(ctx) -> Quart:
     async def healthz():
         return {"ok": True, "agents_connected": len(ctx.hub)}
 
-    from elkeid.ui import install_console  # late: elkeid.ui imports this package's password helpers
+    if console:
+        from elkeid.ui import install_console  # late: elkeid.ui imports this package's password helpers
 
-    install_console(app, ctx)
+        install_console(app, ctx)
     return app
 
 

@@ -72,11 +72,16 @@ def test_newest_matching_assignment_wins_per_plugin_name():
     assert [c["version"] for c in desired_configs(pairs, CENTOS, [])] == ["builtin", "1.0"]
 
 
+def _names(command) -> list[str]:
+    """Plugin names in a pushed set (the leading elkeid-agent entry is the agent itself)."""
+    return [c.name for c in command.configs if c.name != "elkeid-agent"]
+
+
 def test_the_command_carries_the_complete_set():
     pairs = [(_assignment(1, {}), _component(1, "a", "1")), (_assignment(2, {}), _component(2, "b", "1"))]
     cmd = to_command(desired_configs(pairs, DEBIAN, ["https://h:1"]))
-    assert [c.name for c in cmd.configs] == ["a", "b"]
-    assert cmd.configs[0].download_urls == [f"https://h:1/api/v1/components/download/{1:064x}"]
+    assert [c.name for c in cmd.configs] == ["elkeid-agent", "a", "b"]  # the agent itself leads
+    assert cmd.configs[1].download_urls == [f"https://h:1/api/v1/components/download/{1:064x}"]
 
 
 def test_download_bases_prefer_advertised_and_specific_addresses():
@@ -115,16 +120,16 @@ async def test_pusher_sends_the_set_on_connect_and_on_change_only(tmp_path):
     pusher = ConfigPusher(ctx)
     try:
         await pusher.on_connect(conn)
-        with pytest.raises(anyio.WouldBlock):  # nothing assigned: nothing said
-            conn.receive_stream.receive_nowait()
+        # Nothing assigned: the set names only the agent itself, which means "no plugins".
+        assert [c.name for c in conn.receive_stream.receive_nowait().configs] == ["elkeid-agent"]
         comp = store.add_component(name="scanner", version="1", type="plugin", detail="", description="",
                                    sha256="b" * 64, signature="sig", data=b"x", created_by="t")  # fmt: skip
         store.add_assignment(comp["id"], {"tags": ["web"]}, None, "t")
         assert await pusher.refresh() == 1
-        assert [c.name for c in conn.receive_stream.receive_nowait().configs] == ["scanner"]
+        assert _names(conn.receive_stream.receive_nowait()) == ["scanner"]
         assert await pusher.refresh() == 0  # unchanged: not sent again
         await pusher.on_connect(conn)  # a reconnect gets it again
-        assert [c.name for c in conn.receive_stream.receive_nowait().configs] == ["scanner"]
+        assert _names(conn.receive_stream.receive_nowait()) == ["scanner"]
 
         # The heartbeat shows a new platform: assignments by platform are re-evaluated.
         store.ensure_builtin_components(["collector"])
@@ -141,7 +146,7 @@ async def test_pusher_sends_the_set_on_connect_and_on_change_only(tmp_path):
             with anyio.fail_after(10):
                 command = await conn.receive_stream.receive()
             tg.cancel_scope.cancel()
-        assert sorted(c.name for c in command.configs) == ["collector", "scanner"]
+        assert sorted(_names(command)) == ["collector", "scanner"]
     finally:
         conn.send_stream.close()
         conn.receive_stream.close()

@@ -14,7 +14,7 @@ from elkeid.server.manager._openapi import PREFIX, _ARG
 
 @pytest.fixture(scope="module")
 def app():
-    return create_app(SimpleNamespace())
+    return create_app(SimpleNamespace(), console=False)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_every_api_route_and_method_is_described(app, doc):
 
 
 def test_a_route_added_later_appears_without_extra_work():
-    app = create_app(SimpleNamespace())
+    app = create_app(SimpleNamespace(), console=False)
 
     @app.get("/api/v1/new-thing/<int:n>")
     async def new_thing(n):
