@@ -7,6 +7,8 @@ function takes no arguments and returns an exit status.
 from ._pipe import MAX_FRAME, FrameError, encode_frame, read_frame
 from ._sdk import PluginClient
 
-REGISTRY: dict[str, str] = {}
+REGISTRY: dict[str, str] = {
+    "driver": "elkeid.agent.plugins.driver:main",
+}
 
 __all__ = ["MAX_FRAME", "REGISTRY", "FrameError", "PluginClient", "encode_frame", "read_frame"]
