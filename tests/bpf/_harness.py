@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,10 +95,15 @@ class DriverProcess:
         except OSError:
             return ""
 
-    def wait_for(self, predicate, timeout: float = 30.0, what: str = "a record") -> Rec:
-        """The first record (since the start) for which ``predicate`` is true."""
+    def mark(self) -> int:
+        """A position in the record list: pass it as ``since`` to look only at later records."""
+        with self._cond:
+            return len(self.records)
+
+    def wait_for(self, predicate, timeout: float = 30.0, what: str = "a record", since: int = 0) -> Rec:
+        """The first record after position ``since`` for which ``predicate`` is true."""
         deadline = time.monotonic() + timeout
-        seen = 0
+        seen = since
         with self._cond:
             while True:
                 for rec in self.records[seen:]:
@@ -111,22 +117,28 @@ class DriverProcess:
                                          f"{kinds}); driver log:\n{self.log()}")  # fmt: skip
                 self._cond.wait(min(left, 0.5))
 
-    def matching(self, predicate) -> list[Rec]:
+    def matching(self, predicate, since: int = 0) -> list[Rec]:
         with self._cond:
-            return [r for r in self.records if predicate(r)]
+            return [r for r in self.records[since:] if predicate(r)]
+
+    def status(self) -> dict[str, str]:
+        """The driver's counters now (through a status task)."""
+        return json.loads(self.task({"action": "status"})["msg"])["status"]
 
     def wait_ready(self, timeout: float = 120.0) -> Rec:
         """The first 900 (probes running) or 901 (unavailable) record."""
         return self.wait_for(lambda r: r.data_type in (datatypes.DRIVER_STATUS, datatypes.DRIVER_UNAVAILABLE),
                              timeout, "900/901 record")  # fmt: skip
 
-    def task(self, data: dict | str, token: str, data_type: int = datatypes.DRIVER_CONTROL,
+    def task(self, data: dict | str, token: str = "", data_type: int = datatypes.DRIVER_CONTROL,
              timeout: float = 30.0) -> Rec:  # fmt: skip
-        """Send a task and wait for the reply carrying its token."""
+        """Send a task and wait for the reply carrying its token (a fresh one by default)."""
+        token = token or uuid.uuid4().hex
+        since = self.mark()
         body = data if isinstance(data, str) else json.dumps(data)
         task = bridge_pb2.Task(data_type=data_type, object_name="driver", data=body, token=token)
         self.write_raw(encode_frame(task.SerializeToString()))
-        return self.wait_for(lambda r: r.fields.get("token") == token, timeout, f"reply to task {token}")
+        return self.wait_for(lambda r: r.fields.get("token") == token, timeout, f"reply to task {token}", since)
 
     def write_raw(self, data: bytes) -> None:
         os.write(self._task_w, data)

@@ -158,7 +158,19 @@ class Enricher:
             exe = _procfs.readlink(f"{self.proc}/{ev.tgid}/exe")
             if exe:
                 return exe
-        return self.absolute(ev.tgid, ev.filename, -100)
+        return self.resolve(ev.tgid, self.absolute(ev.tgid, ev.filename, -100), st)
+
+    def resolve(self, tgid: int, path: str, st: _procfs.Stat | None) -> str:
+        """``path`` with symbolic links resolved inside the process's root (ours once it is gone)."""
+        if not path.startswith("/"):
+            return path
+        root = _procfs.readlink(f"{self.proc}/{tgid}/root") if st is not None else ""
+        if not root.startswith("/"):
+            root = "/"
+        real = os.path.realpath(os.path.join(root, path.lstrip("/")))
+        if root != "/":
+            real = real[len(root):] if real.startswith(root + "/") else path
+        return real
 
     def absolute(self, tgid: int, path: str, dirfd: int) -> str:
         """``path`` resolved against the process's cwd or ``dirfd`` (left as is when unknown)."""

@@ -12,6 +12,9 @@ never read kernel structs, so the decision is made here:
   old birth time, even when ``O_TRUNC`` empties it.
 * Without a birth time (a filesystem that keeps none), the change time stands
   in, but only without ``O_TRUNC`` (which changes it on existing files too).
+* A file is born once: the identity (device, inode, birth time) of every file
+  reported is remembered, so a second open within the slack — by the same
+  process or another — is not taken for a second creation.
 
 The file is examined through ``/proc/PID/fd/FD`` — the very file opened, even if
 renamed or deleted since — and otherwise through its path. When neither is
@@ -24,6 +27,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+from collections import OrderedDict
 
 O_CREAT = os.O_CREAT
 O_EXCL = os.O_EXCL
@@ -55,12 +59,12 @@ _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True
 
 
 class Times:
-    """Birth and change time (ns since the epoch; birth 0 when unknown) and the device."""
+    """Birth and change time (ns since the epoch; birth 0 when unknown), device and inode."""
 
-    __slots__ = ("btime", "ctime", "dev")
+    __slots__ = ("btime", "ctime", "dev", "ino")
 
-    def __init__(self, btime: int, ctime: int, dev: tuple[int, int]) -> None:
-        self.btime, self.ctime, self.dev = btime, ctime, dev
+    def __init__(self, btime: int, ctime: int, dev: tuple[int, int], ino: int = 0) -> None:
+        self.btime, self.ctime, self.dev, self.ino = btime, ctime, dev, ino
 
 
 def file_times(path: str) -> Times | None:
@@ -71,7 +75,27 @@ def file_times(path: str) -> Times | None:
         return None
     btime = buf.btime.sec * 1_000_000_000 + buf.btime.nsec if buf.mask & _STATX_BTIME else 0
     ctime = buf.ctime.sec * 1_000_000_000 + buf.ctime.nsec
-    return Times(btime, ctime, (buf.dev_major, buf.dev_minor))
+    return Times(btime, ctime, (buf.dev_major, buf.dev_minor), buf.ino)
+
+
+class CreationJudge:
+    """:func:`created`, plus the memory that a file is born only once."""
+
+    def __init__(self, size: int = 8192) -> None:
+        self.size = size
+        self._born: OrderedDict[tuple, None] = OrderedDict()
+
+    def __call__(self, flags: int, entered_ns: int, times: Times | None) -> bool | None:
+        verdict = created(flags, entered_ns, times)
+        if not verdict or times is None or not times.ino:
+            return verdict
+        key = (times.dev, times.ino, times.btime or times.ctime)
+        if key in self._born and not flags & O_EXCL:
+            return False
+        self._born[key] = None
+        if len(self._born) > self.size:
+            self._born.popitem(last=False)
+        return True
 
 
 def created(flags: int, entered_ns: int, times: Times | None) -> bool | None:

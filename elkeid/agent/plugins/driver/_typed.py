@@ -16,7 +16,7 @@ from elkeid import datatypes
 from . import _procfs
 from ._dns import parse_query
 from ._events import RawEvent
-from ._filecreate import created, file_times
+from ._filecreate import CreationJudge, file_times
 from ._proctable import Proc
 from ._sockets import NO_SOCKET
 
@@ -29,6 +29,7 @@ Built = list[tuple[int, dict[str, str]]]
 class TypedFields:
     def __init__(self, enricher: "Enricher") -> None:
         self.e = enricher
+        self.created = CreationJudge()
         self._builders: dict[int, Callable[..., Built]] = {
             datatypes.EXECVE: self.execve,
             datatypes.EXIT: self.plain,
@@ -67,8 +68,10 @@ class TypedFields:
     def execve(self, ev: RawEvent, entry, st, common) -> Built:
         e, tgid = self.e, ev.tgid
         fields = dict(common)
-        if ev.res == 0:
-            fields["argv"] = " ".join(ev.argv)
+        # the record describes the attempt: a failed exec still names what was tried
+        fields["argv"] = " ".join(ev.argv)
+        if ev.res != 0:
+            fields["exe"] = e.absolute(tgid, ev.filename, -100)
         fields.update({
             "run_path": self._cwd(tgid),
             "stdin": _procfs.readlink(f"{e.proc}/{tgid}/fd/0"),
@@ -164,7 +167,7 @@ class TypedFields:
         else:
             probe = e.host_path(tgid, path, st)
         times = file_times(probe)
-        verdict = created(flags, entered + e.realtime_offset_ns, times)
+        verdict = self.created(flags, entered + e.realtime_offset_ns, times)
         if verdict is None:
             e.stats.add("create_undecided")
             return []
