@@ -54,11 +54,11 @@ class Probes:
         self.bpf = bpf
         self.plan = plan
         self.headers = headers
-        self._events = bpf["events"]
-        self._drops = bpf["drops"]
-        self._config = bpf["config_map"]
-        self._muted = bpf["muted"]
-        self._forks = bpf["forks"]
+        self._events = bpf[b"events"]
+        self._drops = bpf[b"drops"]
+        self._config = bpf[b"config_map"]
+        self._muted = bpf[b"muted"]
+        self._forks = bpf[b"forks"]
 
     def open_ring_buffer(self, callback: Callable[[int, int], None]) -> None:
         """Call ``callback(address, size)`` for each record during :meth:`poll`."""
@@ -111,7 +111,7 @@ def load(plan: ProbePlan, headers: HeaderSet) -> Probes:
         raise BccMissing(f"bcc's Python bindings are not importable ({exc}); install Debian's python3-bpfcc") from exc
     if headers.source is not None:
         os.environ["BCC_KERNEL_SOURCE"] = str(headers.source)
-    text = source()
+    text = source().encode()  # bcc wants bytes (str draws a DeprecationWarning)
     with _captured_stderr() as output:
         try:
             bpf = BPF(text=text, cflags=list(plan.cflags) + ["-Wno-unused-function"])

@@ -75,6 +75,8 @@ class Namespaces:
         name = self._pods.get(pns)
         if name is None:
             env = read_environ(pid, POD_ENV, self.proc)
+            if env is None:
+                return ""  # unreadable now: ask again next time
             name = env.get("MY_POD_NAME") or env.get("POD_NAME") or ""
             if len(self._pods) > 4096:
                 self._pods.clear()

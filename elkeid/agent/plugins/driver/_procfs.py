@@ -85,14 +85,17 @@ def ns_inode(pid: int, ns: str, proc: str = PROC) -> int:
     return int(link[start + 1 : -1]) if start >= 0 and link.endswith("]") else 0
 
 
-def read_environ(pid: int, names: tuple[str, ...], proc: str = PROC) -> dict[str, str]:
-    """The values of ``names`` in the process's initial environment."""
+def read_environ(pid: int, names: tuple[str, ...], proc: str = PROC) -> dict[str, str] | None:
+    """The values of ``names`` in the process's initial environment; None when the
+    environment cannot be read or is empty (also for a moment during an exec)."""
     out: dict[str, str] = {}
     try:
         with open(f"{proc}/{pid}/environ", "rb") as f:
             raw = f.read(1 << 20)
     except (OSError, ValueError):
-        return out
+        return None
+    if not raw:
+        return None
     wanted = {n.encode() + b"=": n for n in names}
     for entry in raw.split(b"\0"):
         for prefix, name in wanted.items():
