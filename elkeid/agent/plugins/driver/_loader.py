@@ -118,5 +118,14 @@ def load(plan: ProbePlan, headers: HeaderSet) -> Probes:
         except Exception as exc:  # noqa: BLE001 - bcc raises bare Exception; translated here
             detail = _first_errors(output()) or str(exc)
             raise ProbeLoadError(f"bcc could not build the probes against {headers.describe()} headers: {detail}") from exc
+    _release_compiler_memory()
     log.info("probes loaded: %s (headers %s)", ", ".join(g.name for g in plan.groups), headers.describe())
     return Probes(bpf, plan, headers)
+
+
+def _release_compiler_memory() -> None:
+    """Hand the heap clang/LLVM freed after compiling back to the system (glibc only)."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
