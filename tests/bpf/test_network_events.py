@@ -99,14 +99,19 @@ def test_accept_reports_the_peer_and_our_end(driver, options):
     assert (bind["sa_family"], bind["sip"], bind["sport"], bind["res"]) == ("2", "127.0.0.1", str(port), "0")
 
 
-def test_bind_of_an_ipv6_udp_socket(driver):
+def test_bind_of_an_ipv6_udp_socket_to_a_port_the_kernel_chose(driver):
+    """Port 0: the chosen port is read from the socket itself while the process lives
+    (a process already gone leaves sport "0": no tracepoint carries the chosen port)."""
     mark = driver.mark()
-    out = subprocess.run([sys.executable, "-c", "import socket\ns = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n"
-                          "s.bind(('::1', 0))\nprint(s.getsockname()[1])\n"], capture_output=True, text=True, check=True)  # fmt: skip
-    port = out.stdout.strip()
-    rec = driver.wait_for(lambda r: r.data_type == datatypes.BIND and r["sport"] == port and r["sip"] == "::1",
-                          since=mark, what="IPv6 bind")  # fmt: skip
-    assert rec["sa_family"] == str(socket.AF_INET6)
+    child = subprocess.Popen([sys.executable, "-c", "import socket\ns = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n"
+                              "s.bind(('::1', 0))\nprint(s.getsockname()[1], flush=True)\ninput()\n"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        port = child.stdout.readline().strip()
+        rec = driver.wait_for(of_pid(datatypes.BIND, child.pid), since=mark, what="IPv6 bind")
+    finally:
+        child.communicate("\n", timeout=30)
+    assert (rec["sa_family"], rec["sip"], rec["sport"], rec["res"]) == (str(socket.AF_INET6), "::1", port, "0")
 
 
 def _dns_query(name: str, ident: int = 0x1234) -> bytes:
@@ -123,16 +128,19 @@ def test_dns_queries_by_sendto_and_by_a_connected_socket(driver):
             "print(u.getsockname()[1])\n"
             "c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nc.connect(('127.0.0.1', 53))\n"
             f"c.send({_dns_query(second)!r})\nprint(c.getsockname()[1])\n"
-            "u.sendto(b'not a dns packet at all', ('127.0.0.1', 53))\n")  # fmt: skip
+            "u.sendto(b'not a dns packet at all', ('127.0.0.1', 53))\n"
+            "sys.stdout.flush()\ninput()\n")  # fmt: skip
     mark = driver.mark()
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    sport1, sport2 = out.stdout.split()
+    # the child waits: the source ports are read from its sockets while it lives
+    child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    sport1, sport2 = child.stdout.readline().strip(), child.stdout.readline().strip()
     rec = driver.wait_for(lambda r: r.data_type == datatypes.DNS_QUERY and r["query"] == first, since=mark, what="dns")
     # an unconnected UDP socket is bound to the wildcard address
     assert (rec["sa_family"], rec["dip"], rec["dport"], rec["sip"], rec["sport"]) == ("2", "127.0.0.1", "53",
                                                                                         "0.0.0.0", sport1)  # fmt: skip
     assert (rec["opcode"], rec["rcode"]) == ("0", "0")
     rec2 = driver.wait_for(lambda r: r.data_type == datatypes.DNS_QUERY and r["query"] == second, since=mark)
+    child.communicate("\n", timeout=30)
     assert (rec2["sip"], rec2["sport"], rec2["pid"]) == ("127.0.0.1", sport2, rec["pid"])
     driver.wait_for(lambda r: r.data_type == datatypes.EXIT and r["pid"] == rec["pid"], since=mark)
     assert len(driver.matching(lambda r: r.data_type == datatypes.DNS_QUERY and r["pid"] == rec["pid"], mark)) == 2

@@ -19,7 +19,7 @@ from elkeid import datatypes
 from . import _procfs
 from ._events import RawEvent
 from ._exe_hash import ExeHasher
-from ._filecreate import file_times
+from ._filecreate import Times, file_times
 from ._namespaces import Namespaces
 from ._noise import NoiseFilter, is_loopback
 from ._options import DriverOptions
@@ -137,7 +137,7 @@ class Enricher:
             "pgid_argv": group.argv if group else "",
             "username": self.users.name(ev.uid),
             "pod_name": self.ns.pod_name(pns, tgid),
-            "exe_hash": self.hasher.hash(alive_exe or self.host_path(tgid, exe, st)),
+            "exe_hash": self._exe_hash(alive_exe, tgid, exe, st),
             "pid_tree": self.procs.pid_tree(tgid, ev.comm, ppid),
             "p_exe": parent.exe if parent else "",
             "container_id": entry.container_id if entry else "",
@@ -145,11 +145,19 @@ class Enricher:
 
     # --- paths ---------------------------------------------------------------------------
 
-    def host_path(self, tgid: int, path: str, st: _procfs.Stat | None) -> str:
-        """``path`` as the process sees it, reachable from here (its root, while it lives)."""
+    def host_paths(self, tgid: int, path: str, st: _procfs.Stat | None) -> list[str]:
+        """Where to find ``path`` from here: through the process's root while it lives
+        (its own mount namespace), then as it reads in ours (once it is gone)."""
         if not path.startswith("/"):
-            return path
-        return f"{self.proc}/{tgid}/root{path}" if st is not None else path
+            return [path] if path else []
+        return [f"{self.proc}/{tgid}/root{path}", path] if st is not None else [path]
+
+    def file_times(self, tgid: int, path: str, st: _procfs.Stat | None) -> Times | None:
+        for candidate in self.host_paths(tgid, path, st):
+            times = file_times(candidate)
+            if times is not None:
+                return times
+        return None
 
     def _exec_path(self, ev: RawEvent, st: _procfs.Stat | None) -> str:
         """The executable of a successful exec: /proc/PID/exe when it still shows this
@@ -177,10 +185,20 @@ class Enricher:
         if not path or path.startswith("/"):
             return os.path.normpath(path) if path else path
         base = _procfs.readlink(f"{self.proc}/{tgid}/cwd" if dirfd == -100 else f"{self.proc}/{tgid}/fd/{dirfd}")
+        if not base and dirfd == -100:
+            known = self.procs.lookup(tgid)
+            base = known.cwd if known else ""
         return os.path.normpath(os.path.join(base, path)) if base.startswith("/") else path
 
-    def sb_id(self, path: str) -> str:
-        times = file_times(path)
+    def _exe_hash(self, alive_exe: str, tgid: int, exe: str, st: _procfs.Stat | None) -> str:
+        for candidate in ([alive_exe] if alive_exe else []) + self.host_paths(tgid, exe, st):
+            digest = self.hasher.hash(candidate)
+            if digest:
+                return digest
+        return ""
+
+    def sb_id(self, tgid: int, path: str, st: _procfs.Stat | None) -> str:
+        times = self.file_times(tgid, path, st)
         return self.sb.name(times.dev) if times else ""
 
     def setuid_root(self, tgid: int, exe: str, st: _procfs.Stat | None, comm: str) -> bool:
@@ -189,11 +207,13 @@ class Enricher:
             uids = _procfs.read_uids(tgid, self.proc)
             if uids is not None:
                 return uids[1] == 0
-        try:
-            info = os.stat(self.host_path(tgid, exe, st))
-        except OSError:
-            return False
-        return bool(info.st_mode & stat_mod.S_ISUID) and info.st_uid == 0
+        for candidate in self.host_paths(tgid, exe, st):
+            try:
+                info = os.stat(candidate)
+            except OSError:
+                continue
+            return bool(info.st_mode & stat_mod.S_ISUID) and info.st_uid == 0
+        return False
 
     def socket_fields(self, tgid: int) -> dict[str, str]:
         """The socket behind the process (or an ancestor), Elkeid's execve/create rule."""

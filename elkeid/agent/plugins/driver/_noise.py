@@ -76,7 +76,8 @@ class NoiseFilter:
         return 0.0
 
     def muted_exes(self, now: float) -> int:
-        return sum(1 for until in self._muted_until.values() if until > now)
+        """How many executables are muted now (safe to call from another thread)."""
+        return sum(1 for until in list(self._muted_until.values()) if until > now)
 
     def duplicate_connect(self, key: tuple, now: float) -> bool:
         window = self.options.connect_dedup_seconds

@@ -36,6 +36,7 @@ class Proc:
     uts: int = 0
     sessionid: str = ""
     container_id: str = ""
+    cwd: str = ""  # as last read (at its exec): resolves relative paths once the process is gone
 
 
 class ProcTable:

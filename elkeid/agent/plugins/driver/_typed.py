@@ -9,6 +9,7 @@ Not-applicable and unknown values are empty strings.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Callable
 
 from elkeid import datatypes
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from ._enrich import Enricher
 
 Built = list[tuple[int, dict[str, str]]]
+log = logging.getLogger(__name__)
 
 
 class TypedFields:
@@ -72,8 +74,11 @@ class TypedFields:
         fields["argv"] = " ".join(ev.argv)
         if ev.res != 0:
             fields["exe"] = e.absolute(tgid, ev.filename, -100)
+        cwd = self._cwd(tgid)
+        if cwd and entry is not None and ev.res == 0:
+            entry.cwd = cwd
         fields.update({
-            "run_path": self._cwd(tgid),
+            "run_path": cwd,
             "stdin": _procfs.readlink(f"{e.proc}/{tgid}/fd/0"),
             "stdout": _procfs.readlink(f"{e.proc}/{tgid}/fd/1"),
             "tty": _procfs.tty_name(st.tty_nr) if st else "",
@@ -162,12 +167,17 @@ class TypedFields:
         # the open fd is the file itself, unless the process closed it and reused the number
         fd_link = f"{e.proc}/{tgid}/fd/{fd}"
         opened = _procfs.readlink(fd_link)
+        times = None
         if opened.removesuffix(" (deleted)").endswith("/" + ev.p1.rsplit("/", 1)[-1]):
             path, probe = opened.removesuffix(" (deleted)"), fd_link
-        else:
-            probe = e.host_path(tgid, path, st)
-        times = file_times(probe)
+            times = file_times(fd_link)
+        if times is None:
+            probe = path
+            times = e.file_times(tgid, path, st)
         verdict = self.created(flags, entered + e.realtime_offset_ns, times)
+        if not verdict:
+            log.debug("open(O_CREAT) of %s by %d judged %s: flags %o entered %d birth %s change %s via %s", path, tgid,
+                      verdict, flags, entered + e.realtime_offset_ns, times and times.btime, times and times.ctime, probe)
         if verdict is None:
             e.stats.add("create_undecided")
             return []
@@ -182,7 +192,7 @@ class TypedFields:
         old = e.absolute(ev.tgid, ev.p1, int(ev.a[0]))
         new = e.absolute(ev.tgid, ev.p2, int(ev.a[1]))
         return [(ev.type, {**common, "old_name": old, "new_name": new,
-                           "sb_id": e.sb_id(e.host_path(ev.tgid, new, st))})]  # fmt: skip
+                           "sb_id": e.sb_id(ev.tgid, new, st)})]  # fmt: skip
 
     def mount(self, ev: RawEvent, entry, st, common) -> Built:
         return [(ev.type, {**common, "dev": ev.p1, "file_path": self.e.absolute(ev.tgid, ev.p2, -100),

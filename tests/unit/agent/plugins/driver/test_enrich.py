@@ -123,3 +123,20 @@ def test_file_creation_judged_by_birth_time(tmp_path):
     assert enricher.handle(old) == []
     gone = raw(datatypes.CREATE_FILE, os.getpid(), comm="py", p1=str(tmp_path / "gone"), a=(-100, os.O_CREAT, 0, 0), res=999)
     assert enricher.handle(gone) == [] and stats.counts["create_undecided"] == 1
+
+
+def test_relative_paths_of_a_gone_process_resolve_against_its_cwd_at_exec(tmp_path):
+    enricher, _stats, _ = make()
+    child = subprocess.Popen(["/bin/sleep", "30"], cwd=tmp_path)
+    while comm_of(child.pid) != "sleep":
+        time.sleep(0.01)
+    [(_dt, _ts, f)] = enricher.handle(raw(datatypes.EXECVE, child.pid, os.getpid(), filename="/bin/sleep",
+                                          argv=["/bin/sleep", "30"]))  # fmt: skip
+    assert f["run_path"] == str(tmp_path)
+    entered = time.monotonic_ns()
+    (tmp_path / "rel.txt").write_text("")
+    child.kill()
+    child.wait()
+    ev = raw(datatypes.CREATE_FILE, child.pid, comm="sleep", p1="rel.txt", a=(-100, os.O_CREAT, 0o644, entered), res=3)
+    [(_dt, _ts, f)] = enricher.handle(ev)
+    assert f["file_path"] == str(tmp_path / "rel.txt")
