@@ -27,49 +27,35 @@ pytestmark = [pytest.mark.bpf, pytest.mark.slow]
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-# Spawns /bin/true at a paced rate for a while; prints how many it spawned and how fast.
-EXEC_STORM = """
-import os, sys, time
-rate, seconds = float(sys.argv[1]), float(sys.argv[2])
-n, start = 0, time.monotonic()
-while True:
-    now = time.monotonic() - start
-    if now >= seconds:
-        break
-    due = int(now * rate) + 1
-    while n < due:
+# Does one thing ("exec": spawn /bin/true, or "connect PORT") at a paced rate for a
+# while; prints how many it did and how fast.
+STORM = """
+import os, socket, sys, time
+what, rate, seconds = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+
+def once():
+    if what == "exec":
         os.posix_spawn("/bin/true", ["/bin/true"], {})
-        n += 1
+    else:
+        socket.create_connection(("127.0.0.1", int(what.split()[1]))).close()
+
+def reap(block):
     while True:
         try:
-            if os.waitpid(-1, os.WNOHANG)[0] == 0:
-                break
+            if os.waitpid(-1, 0 if block else os.WNOHANG)[0] == 0:
+                return
         except ChildProcessError:
-            break
-    time.sleep(0.0005)
-while True:
-    try:
-        os.waitpid(-1, 0)
-    except ChildProcessError:
-        break
-print(n, n / (time.monotonic() - start))
-"""
+            return
 
-# Connects to a listener at a paced rate from one process; prints the count and rate.
-CONNECT_STORM = """
-import socket, sys, time
-port, rate, seconds = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
 n, start = 0, time.monotonic()
-while True:
-    now = time.monotonic() - start
-    if now >= seconds:
-        break
-    due = int(now * rate) + 1
+while time.monotonic() - start < seconds:
+    due = int((time.monotonic() - start) * rate) + 1
     while n < due:
-        s = socket.create_connection(("127.0.0.1", port))
-        s.close()
+        once()
         n += 1
+    reap(False)
     time.sleep(0.0005)
+reap(True)
 print(n, n / (time.monotonic() - start))
 """
 
@@ -110,10 +96,10 @@ def drops(driver: DriverProcess) -> int:
     return int(driver.status()["ringbuf_drops"])
 
 
-def storm(driver, script: str, args: list[str], data_type: int, settle: float = 3.0) -> dict:
+def storm(driver, what: str, rate: int, seconds: int, data_type: int, settle: float = 3.0) -> dict:
     mark = driver.mark()
     before = drops(driver)
-    gen = subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE, text=True)
+    gen = subprocess.Popen([sys.executable, "-c", STORM, what, str(rate), str(seconds)], stdout=subprocess.PIPE, text=True)
     out, _ = gen.communicate(timeout=600)
     spawned, offered = out.split()
     time.sleep(settle)
@@ -145,7 +131,7 @@ def storms(driver: DriverProcess, results: dict) -> None:
     # exec storm: offered rates rising until something is lost or the machine cannot spawn faster
     results["exec_storm"] = []
     for rate in (250, 500, 1000, 2000, 4000):
-        row = storm(driver, EXEC_STORM, [str(rate), "5"], datatypes.EXECVE)
+        row = storm(driver, "exec", rate, 5, datatypes.EXECVE)
         results["exec_storm"].append(row)
         print(f"exec storm {rate}/s offered: {row}", flush=True)
         if row["delivered"] < row["spawned"] or row["ringbuf_drops"]:
@@ -153,7 +139,7 @@ def storms(driver: DriverProcess, results: dict) -> None:
 
     # driver CPU and memory at 1,000 exec/s for 10 s
     cpu0, t0 = cpu_seconds(driver.pid), time.monotonic()
-    row = storm(driver, EXEC_STORM, ["1000", "10"], datatypes.EXECVE, settle=0.5)
+    row = storm(driver, "exec", 1000, 10, datatypes.EXECVE, settle=0.5)
     cpu1, t1 = cpu_seconds(driver.pid), time.monotonic()
     results["at_1000_exec_per_s"] = {**row, "driver_cpu_percent_of_one_core": round(100 * (cpu1 - cpu0) / (t1 - t0), 1),
                                      **memory_mib(driver.pid)}  # fmt: skip
@@ -178,7 +164,7 @@ def storms(driver: DriverProcess, results: dict) -> None:
     results["connect_storm"] = []
     try:
         for rate in (1000, 2000, 4000, 6000, 8000):
-            row = storm(driver, CONNECT_STORM, [str(srv.getsockname()[1]), str(rate), "5"], datatypes.CONNECT)
+            row = storm(driver, f"connect {srv.getsockname()[1]}", rate, 5, datatypes.CONNECT)
             results["connect_storm"].append(row)
             print(f"connect storm {rate}/s offered: {row}", flush=True)
             if row["delivered"] < row["spawned"] or row["ringbuf_drops"]:

@@ -15,11 +15,13 @@ import ctypes.util
 import os
 import socket
 import threading
+import time
 
 from ._procfs import PROC, ns_inode, read_environ, read_text
 
 CLONE_NEWUTS = 0x04000000
 POD_ENV = ("MY_POD_NAME", "POD_NAME")
+UNKNOWN_RETRY = 5.0
 
 
 def _nodename_in(pid: int, proc: str) -> str:
@@ -55,6 +57,7 @@ class Namespaces:
         self.root_pns = ns_inode(1, "pid", proc) or ns_inode(os.getpid(), "pid", proc)
         self.host_uts = ns_inode(os.getpid(), "uts", proc)
         self._nodenames: dict[int, str] = {}
+        self._unknown: dict[int, float] = {}  # namespace -> when to try again
         self._pods: dict[int, str] = {}
 
     def nodename(self, uts: int, pid: int) -> str:
@@ -62,11 +65,16 @@ class Namespaces:
             return socket.gethostname()
         name = self._nodenames.get(uts)
         if name is None:
+            if time.monotonic() < self._unknown.get(uts, 0.0):
+                return ""
             name = _nodename_in(pid, self.proc)
-            if name:  # a process already gone tells nothing: ask again next time
-                if len(self._nodenames) > 4096:
-                    self._nodenames.clear()
+            if len(self._nodenames) > 4096:
+                self._nodenames.clear()
+                self._unknown.clear()
+            if name:
                 self._nodenames[uts] = name
+            else:  # a process already gone tells nothing: ask again a little later
+                self._unknown[uts] = time.monotonic() + UNKNOWN_RETRY
         return name
 
     def pod_name(self, pns: int, pid: int) -> str:
