@@ -137,7 +137,7 @@ class Enricher:
             "pgid_argv": group.argv if group else "",
             "username": self.users.name(ev.uid),
             "pod_name": self.ns.pod_name(pns, tgid),
-            "exe_hash": self._exe_hash(alive_exe, tgid, exe, st),
+            "exe_hash": self.exe_hash(alive_exe, tgid, exe, st),
             "pid_tree": self.procs.pid_tree(tgid, ev.comm, ppid),
             "p_exe": parent.exe if parent else "",
             "container_id": entry.container_id if entry else "",
@@ -190,7 +190,7 @@ class Enricher:
             base = known.cwd if known else ""
         return os.path.normpath(os.path.join(base, path)) if base.startswith("/") else path
 
-    def _exe_hash(self, alive_exe: str, tgid: int, exe: str, st: _procfs.Stat | None) -> str:
+    def exe_hash(self, alive_exe: str, tgid: int, exe: str, st: _procfs.Stat | None) -> str:
         for candidate in ([alive_exe] if alive_exe else []) + self.host_paths(tgid, exe, st):
             digest = self.hasher.hash(candidate)
             if digest:

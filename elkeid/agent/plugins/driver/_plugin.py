@@ -31,7 +31,7 @@ from elkeid import datatypes
 from elkeid.proto import bridge_pb2
 
 from .._pipe import FrameError
-from .._sdk import PluginClient
+from .._sdk import RECORD_FD, TASK_FD, PluginClient
 from . import _procfs, _tasks
 from ._enrich import Enricher
 from ._events import DecodeError, decode
@@ -226,8 +226,21 @@ async def _serve(driver: Driver) -> None:
         tg.cancel_scope.cancel()
 
 
+def _pipes_open() -> bool:
+    for fd in (TASK_FD, RECORD_FD):
+        try:
+            os.fstat(fd)
+        except OSError:
+            log.error("elkeid plugin driver is started by the agent with its pipes on fds %d (tasks) and %d "
+                      "(records); fd %d is not open", TASK_FD, RECORD_FD, fd)  # fmt: skip
+            return False
+    return True
+
+
 def main() -> int:
-    """``elkeid plugin driver``: run until the agent core goes away."""
+    """``elkeid plugin driver``: run until the agent core goes away (2 when not started by one)."""
+    if not _pipes_open():
+        return 2
     options_error = ""
     try:
         options = parse_detail(os.environ.get(DETAIL_ENV, ""))

@@ -74,6 +74,7 @@ class TypedFields:
         fields["argv"] = " ".join(ev.argv)
         if ev.res != 0:
             fields["exe"] = e.absolute(tgid, ev.filename, -100)
+            fields["exe_hash"] = e.exe_hash("", tgid, fields["exe"], st)
         cwd = self._cwd(tgid)
         if cwd and entry is not None and ev.res == 0:
             entry.cwd = cwd
