@@ -174,7 +174,9 @@ def storms(driver: DriverProcess, results: dict) -> None:
         srv.close()
 
 
-def test_driver_benchmarks(tmp_path):
+def test_driver_benchmarks(tmp_path, request):
+    if not any("bench" in arg for arg in request.config.args):
+        pytest.skip("a benchmark: run it with `make bench` (pytest tests/bench)")
     reason = bpf_unavailable_reason()
     if reason:
         pytest.skip(f"eBPF is unavailable here: {reason}")
