@@ -50,9 +50,11 @@ COMMON_FIELDS: tuple[str, ...] = (
     "sessionid", "pns", "root_pns",
 )  # fmt: skip
 
-#: Enrichment fields added in user space to every driver event (E), plus our p_exe.
+#: Enrichment fields added in user space to every driver event (E), plus our additions
+#: p_exe (the parent's executable) and container_id (from the cgroup path).
 ENRICHMENT_FIELDS: tuple[str, ...] = (
     "argv", "ppid_argv", "pgid_argv", "username", "pod_name", "exe_hash", "pid_tree", "p_exe",
+    "container_id",
 )  # fmt: skip
 
 _ASSET_COMMON = ("package_seq",)
@@ -223,8 +225,19 @@ PLUGIN_HEARTBEAT = _define(
 )
 AGENT_ERROR = _define(1010, "agent_error", Kind.AGENT, "level msg source plugin", "agent error log")
 PLUGIN_ERROR = _define(1011, "plugin_error", Kind.AGENT, "level msg source plugin", "plugin error log")
-DRIVER_STATUS = _define(900, "driver_status", Kind.PLUGIN, (), "driver status")
+DRIVER_STATUS = _define(
+    900,
+    "driver_status",
+    Kind.PLUGIN,
+    "state reason kernel_version headers probes missing_probes uptime received sent ringbuf_drops "
+    "ringbuf_drops_by_type stash_drops kernel_muted ratelimit_drops flood_exes loopback_drops dedup_drops "
+    "allowlist_drops create_undecided proc_gone decode_errors",
+    "driver status and loss counters (cumulative since the driver started)",
+)
 DRIVER_UNAVAILABLE = _define(901, "driver_unavailable", Kind.PLUGIN, "reason kernel_version arch", "driver unavailable")
+DRIVER_CONTROL = _define(
+    902, "driver_control", Kind.PLUGIN, "status msg token", "driver task (allowlist, options, status) and its reply"
+)
 
 # --- core tasks (object_name "elkeid-agent") ------------------------------------------
 TASK_UPLOAD_FILE = _define(1050, "task_upload_file", Kind.AGENT, "path token", "upload a file through FileExt")

@@ -10,6 +10,7 @@ from ._sdk import PluginClient
 REGISTRY: dict[str, str] = {
     "collector": "elkeid.agent.plugins.collector:main",
     "journal_watcher": "elkeid.agent.plugins.journal_watcher:main",
+    "driver": "elkeid.agent.plugins.driver:main",
 }
 
 __all__ = ["MAX_FRAME", "REGISTRY", "FrameError", "PluginClient", "encode_frame", "read_frame"]
