@@ -12,7 +12,7 @@ from elkeid.server.manager._auth import PUBLIC_ENDPOINTS, ROLE_RANK, requires
 
 @pytest.fixture(scope="module")
 def app():
-    return create_app(SimpleNamespace())
+    return create_app(SimpleNamespace(), console=False)
 
 
 def test_every_route_has_a_role_or_is_public(app):
