@@ -5,7 +5,21 @@ Layering: ``_models`` (tables) <- ``_engine`` (URL, pragmas, migrations) <-
 imports SQLAlchemy sessions directly.
 """
 
+from ._events import EventQuery
+from ._registry import EVICT_AFTER, UNHEALTHY_AFTER
 from ._store import ROLES, Store
-from .errors import Conflict, DatabaseUnavailable, NotFound, StoreError, TokenRejected
+from .errors import Conflict, DatabaseUnavailable, NotFound, StoreError, TokenRejected, UploadRefused
 
-__all__ = ["ROLES", "Conflict", "DatabaseUnavailable", "NotFound", "Store", "StoreError", "TokenRejected"]
+__all__ = [
+    "EVICT_AFTER",
+    "ROLES",
+    "UNHEALTHY_AFTER",
+    "Conflict",
+    "DatabaseUnavailable",
+    "EventQuery",
+    "NotFound",
+    "Store",
+    "StoreError",
+    "TokenRejected",
+    "UploadRefused",
+]

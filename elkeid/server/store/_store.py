@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -16,8 +16,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from elkeid.pki import hash_token
 
-from ._engine import make_engine, upgrade
+from ._engine import NUL_STANDIN, make_engine, upgrade
+from ._events import EventsMixin
+from ._ingest import IngestMixin
 from ._models import Agent, AgentSeq, ApiToken, Certificate, EnrollToken, PluginHeartbeat, Setting, User
+from ._registry import RegistryMixin
+from ._uploads import UploadsMixin
 from .errors import Conflict, NotFound, TokenRejected
 
 ROLES = ("admin", "analyst", "viewer")
@@ -45,8 +49,12 @@ def _agent_dict(a: Agent) -> dict[str, Any]:
     }
 
 
-class Store:
-    """Database access for the server (SQLite by default, PostgreSQL by URL)."""
+class Store(IngestMixin, EventsMixin, UploadsMixin, RegistryMixin):
+    """Database access for the server (SQLite by default, PostgreSQL by URL).
+
+    Ingest, events, uploads and the service registry live in their own mixin
+    modules (``_ingest``, ``_events``, ``_uploads``, ``_registry``).
+    """
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
@@ -226,12 +234,13 @@ class Store:
             agent.last_seen = now
             agent.first_seen = agent.first_seen or now
             agent.source_ip = source_ip or agent.source_ip
-            for key in ("hostname", "version", "product"):
+            # Host fields come from the agent: cut to the column and without NUL (PostgreSQL refuses it).
+            for key, limit in (("hostname", 255), ("version", 64), ("product", 64)):
                 if host.get(key):
-                    setattr(agent, key, host[key])
+                    setattr(agent, key, host[key][:limit].replace("\0", NUL_STANDIN))
             for key in ("intranet_ipv4", "extranet_ipv4", "intranet_ipv6", "extranet_ipv6"):
                 if key in host:
-                    setattr(agent, key, list(host[key]))
+                    setattr(agent, key, [a[:64] for a in host[key][:64]])
 
     def agent_disconnected(self, agent_id: str) -> None:
         with self.session() as s, s.begin():
@@ -240,28 +249,6 @@ class Store:
     def mark_all_offline(self) -> None:
         with self.session() as s, s.begin():
             s.execute(update(Agent).where(Agent.online.is_(True)).values(online=False))
-
-    def store_heartbeats(
-        self,
-        agent_id: str,
-        agent_beats: Iterable[tuple[float, dict[str, str]]],
-        plugin_beats: Iterable[tuple[float, dict[str, str]]],
-    ) -> None:
-        agent_beats, plugin_beats = list(agent_beats), list(plugin_beats)
-        now = time.time()
-        with self.session() as s, s.begin():
-            agent = s.get(Agent, agent_id)
-            if agent is None:
-                raise NotFound(f"no agent with id {agent_id!r}")
-            agent.last_seen = now
-            if agent_beats:
-                _ts, fields = agent_beats[-1]
-                agent.last_heartbeat = dict(fields)
-                agent.last_heartbeat_at = now
-            for _ts, fields in plugin_beats:
-                name = fields.get("name", "")[:64]
-                if name:
-                    s.merge(PluginHeartbeat(agent_id=agent_id, name=name, fields=dict(fields), received_at=now))
 
     def get_agent(self, agent_id: str) -> dict[str, Any]:
         """Raises: NotFound."""
@@ -285,7 +272,3 @@ class Store:
         with self.session() as s:
             row = s.get(AgentSeq, agent_id)
             return row.last_seq if row else 0
-
-    def set_last_seq(self, agent_id: str, seq: int) -> None:
-        with self.session() as s, s.begin():
-            s.merge(AgentSeq(agent_id=agent_id, last_seq=seq, updated_at=time.time()))
