@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from elkeid.config import HostPort
 
-from . import _api, _enroll
+from . import _api, _enroll, _events
 from .errors import ApiError
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ def create_app(ctx) -> Quart:
     app.extensions["elkeid"] = ctx
     app.register_blueprint(_api.bp)
     app.register_blueprint(_enroll.bp)
+    app.register_blueprint(_events.bp)
 
     @app.errorhandler(ApiError)
     async def _api_error(exc: ApiError):

@@ -206,6 +206,16 @@ class Store(IngestMixin, EventsMixin, UploadsMixin, RegistryMixin):
                 return None, True
             return row.agent_id, row.revoked_at is not None
 
+    def revoked_among(self, serials: list[str]) -> set[str]:
+        """Those of ``serials`` that are revoked or were never issued."""
+        found: dict[str, bool] = {}
+        with self.session() as s:
+            for i in range(0, len(serials), 500):
+                chunk = serials[i : i + 500]
+                stmt = select(Certificate.serial, Certificate.revoked_at).where(Certificate.serial.in_(chunk))
+                found.update({serial: revoked_at is not None for serial, revoked_at in s.execute(stmt)})
+        return {serial for serial in serials if found.get(serial, True)}
+
     def revoke_agent(self, agent_id: str) -> list[str]:
         """Revoke every certificate of an agent; returns the revoked serials. Raises: NotFound."""
         now = time.time()
