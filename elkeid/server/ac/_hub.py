@@ -36,6 +36,11 @@ class Connection:
         self.receive_stream: MemoryObjectReceiveStream[transfer_pb2.Command]
         self.send_stream, self.receive_stream = anyio.create_memory_object_stream(COMMAND_QUEUE)
 
+    def close_streams(self) -> None:
+        """Release the command queue (the stream is over)."""
+        self.send_stream.close()
+        self.receive_stream.close()
+
     def close(self, reason: str, code: grpc.StatusCode = grpc.StatusCode.ABORTED) -> None:
         """End the stream; the servicer ends the call with ``code`` and ``reason``."""
         self.close_reason = reason

@@ -95,11 +95,11 @@ class TransferServicer:
         self.bad_records = 0
 
     async def Transfer(self, request_iterator, context: grpc.aio.ServicerContext):  # noqa: N802 - gRPC name
-        if len(self.hub) >= self.max_agents:  # cheap early refusal; register() below is the real check
-            peer = context.peer()
-            log.warning("refusing %s: %d agent streams held (--max-agents)", peer, len(self.hub))
-            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, self._full_message())
         ident = await authenticate(context, self.store)
+        if len(self.hub) >= self.max_agents and ident.agent_id not in self.hub:
+            # Refuse before reading anything; register() below is the authoritative check.
+            log.warning("refusing agent %s: %d agent streams held (--max-agents)", ident.agent_id, len(self.hub))
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, self._full_message())
         try:
             first = await self._read(context, ident)
         except _Reject as exc:
@@ -110,6 +110,7 @@ class TransferServicer:
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, _spoof_message(ident, first.agent_id))
         conn = Connection(agent_id=ident.agent_id, peer=ident.peer, serial=ident.serial)
         if not self.hub.register(conn, self.max_agents):
+            conn.close_streams()
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, self._full_message())
         reject: _Reject | None = None
         try:
@@ -122,6 +123,7 @@ class TransferServicer:
                 log.info("agent %s connected from %s", ident.agent_id, ident.peer)
                 reject = await self._serve(ident, conn, first, context)
         finally:
+            conn.close_streams()
             with anyio.CancelScope(shield=True):
                 if self.hub.unregister(conn):
                     await anyio.to_thread.run_sync(self.store.agent_disconnected, ident.agent_id)

@@ -89,6 +89,14 @@ class BatchWriter:
 
     async def run(self, *, task_status: TaskStatus = anyio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
+        try:
+            await self._run()
+        finally:
+            self._send.close()
+            for stream in self._subscribers.values():
+                stream.close()
+
+    async def _run(self) -> None:
         async with self._receive:
             async for first in self._receive:
                 group, records = [first], len(first.records)

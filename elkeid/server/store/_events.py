@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
+from ._engine import NUL_STANDIN
 from ._ingest import clean_text
 from ._models import EVENT_EXE_LEN, EVENT_PID_LEN, Event
 
@@ -54,6 +55,7 @@ class EventsMixin:
         if q.before_id is not None:
             stmt = stmt.where(Event.id < q.before_id)
         for name, value in q.fields.items():
+            value = value.replace("\0", NUL_STANDIN)  # as stored (see dumps_json)
             column = INDEXED_FIELDS.get(name)
             if column is not None and (indexed := clean_text(value, column[1])) is not None:
                 stmt = stmt.where(column[0] == indexed)

@@ -103,3 +103,9 @@ def test_size_cap_deletes_the_oldest_first(db_url):
     assert [i["timestamp"] for i in items] == list(range(25, 15, -1))
     assert s.prune_events(older_than=0, max_rows=10) == 0
     s.close()
+
+
+def test_a_nul_in_a_searched_value_finds_what_was_stored_with_one(store):
+    store.store_batches([B("a1", 3, [(59, 1, {"argv": "a\0b"})])])
+    items, _ = store.search_events(EventQuery(fields={"argv": "a\0b"}))
+    assert [i["fields"]["argv"] for i in items] == ["a\u2400b"]
