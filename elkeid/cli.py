@@ -93,6 +93,9 @@ def _build_parser() -> argparse.ArgumentParser:
     _server_location_args(up)
     up.add_argument("username")
     up.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    from elkeid.bench import add_parser as add_bench_parser
+
+    add_bench_parser(sub)
     return p
 
 
@@ -245,7 +248,14 @@ def _cmd_user(args) -> int:
     return 0
 
 
-_COMMANDS = {"server": _cmd_server, "agent": _cmd_agent, "plugin": _cmd_plugin, "token": _cmd_token, "user": _cmd_user}
+def _cmd_bench(args) -> int:
+    from elkeid.bench import run
+
+    return run(args)
+
+
+_COMMANDS = {"server": _cmd_server, "agent": _cmd_agent, "plugin": _cmd_plugin, "token": _cmd_token, "user": _cmd_user,
+             "bench": _cmd_bench}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

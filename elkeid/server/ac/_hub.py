@@ -30,6 +30,8 @@ class Connection:
     scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
     close_reason: str = ""
     close_code: grpc.StatusCode = grpc.StatusCode.ABORTED
+    #: Set once every batch read from the stream has been acknowledged or has failed.
+    acks_done: anyio.Event = field(default_factory=anyio.Event)
 
     def __post_init__(self) -> None:
         self.send_stream: MemoryObjectSendStream[transfer_pb2.Command]

@@ -31,8 +31,8 @@ import anyio
 import grpc
 from google.protobuf.message import DecodeError
 
-from elkeid.proto import transfer_pb2
-from elkeid.server.pipeline import Batch, BatchWriter, StorageFailed
+from elkeid.proto import ingest_pb2, transfer_pb2
+from elkeid.server.pipeline import Batch, BatchWriter, Chain
 from elkeid.server.store import NotFound, Store
 
 from ._auth import authenticate
@@ -45,6 +45,10 @@ log = logging.getLogger(__name__)
 MAX_BATCH_RECORDS = 10_000
 #: Default most agents streaming to one server at once.
 MAX_AGENTS = 5_000
+#: Batches of one stream read ahead of their acks (decoding overlaps storing).
+MAX_IN_FLIGHT = 32
+#: How long a closing stream waits for the acks of batches already taken.
+ACK_DRAIN_SECONDS = 10.0
 #: The field holding the bytes of a record whose payload could not be decoded.
 RAW_PAYLOAD_FIELD = "_raw_payload_b64"
 
@@ -68,13 +72,38 @@ def _host_fields(msg: transfer_pb2.PackagedData) -> dict:
     }
 
 
-def decode_records(msg: transfer_pb2.PackagedData, now: int) -> tuple[list[tuple[int, int, dict[str, str]]], int]:
-    """The records of ``msg`` as (data_type, timestamp, fields), and how many payloads were undecodable."""
+def parse_message(raw: bytes) -> transfer_pb2.PackagedData | ingest_pb2.DecodedPackagedData:
+    """Parse one Transfer message, with every payload decoded in the same pass when they all are
+    valid (``DecodedPackagedData`` reads the same bytes with payloads as messages).
+
+    Raises:
+        DecodeError: the bytes are not a PackagedData at all.
+    """
+    try:
+        return ingest_pb2.DecodedPackagedData.FromString(raw)
+    except DecodeError:
+        return transfer_pb2.PackagedData.FromString(raw)
+
+
+def decode_records(msg, now: int) -> tuple[list[tuple[int, int, dict[str, str]]], int]:
+    """The records of a parsed message as (data_type, timestamp, fields), and how many payloads were
+    undecodable (kept base64-encoded under RAW_PAYLOAD_FIELD)."""
+    if not isinstance(msg, ingest_pb2.DecodedPackagedData):
+        return _decode_one_by_one(msg, now)
+    out = []
+    for rec in msg.records:
+        m = rec.data.fields
+        out.append((rec.data_type, rec.timestamp or now, {k: m[k] for k in m}))
+    return out, 0
+
+
+def _decode_one_by_one(msg: transfer_pb2.PackagedData, now: int) -> tuple[list[tuple[int, int, dict[str, str]]], int]:
     out, bad = [], 0
     parse = transfer_pb2.Payload.FromString
     for rec in msg.records:
         try:
-            fields = dict(parse(rec.data).fields)
+            m = parse(rec.data).fields
+            fields = {k: m[k] for k in m}
         except DecodeError:
             bad += 1
             fields = {RAW_PAYLOAD_FIELD: base64.b64encode(rec.data).decode()}
@@ -134,21 +163,24 @@ class TransferServicer:
             await context.abort(conn.close_code, conn.close_reason)
 
     async def _serve(self, ident: PeerIdentity, conn: Connection, first, context) -> _Reject | None:
-        """Run the stream's reader and writer until it ends; the refusal to report, if any."""
+        """Run the stream's reader, acknowledger and writer until it ends; the refusal to report, if any."""
         reject: _Reject | None = None
+        in_flight_send, in_flight = anyio.create_memory_object_stream[Batch](MAX_IN_FLIGHT)
         async with anyio.create_task_group() as tg:
             sent_all = anyio.Event()
             tg.start_soon(self._send_loop, conn, context, sent_all)
+            tg.start_soon(self._ack_loop, conn, in_flight)
             tg.start_soon(self.hub.notify_connected, conn)
             try:
                 # Revocation or a newer stream cancels only the reader: a gRPC
                 # write interrupted by cancellation breaks the call's state.
-                with conn.scope:
-                    await self._receive_loop(ident, conn, first, context)
+                with conn.scope, in_flight_send:
+                    await self._receive_loop(ident, conn, first, context, in_flight_send)
             except _Reject as exc:
                 reject = exc
-            finally:
-                conn.send_stream.close()
+            with anyio.move_on_after(ACK_DRAIN_SECONDS):
+                await conn.acks_done.wait()
+            conn.send_stream.close()
             with anyio.move_on_after(5):
                 await sent_all.wait()
             tg.cancel_scope.cancel()
@@ -163,7 +195,7 @@ class TransferServicer:
         if raw is grpc.aio.EOF:
             return None
         try:
-            msg = transfer_pb2.PackagedData.FromString(raw)
+            msg = parse_message(raw)
         except DecodeError:
             raise _Reject(grpc.StatusCode.INVALID_ARGUMENT,
                           f"a message from agent {ident.agent_id} ({len(raw)} bytes) is not a valid PackagedData; "
@@ -174,38 +206,87 @@ class TransferServicer:
                           f"{self.max_batch_records} are accepted per message (--max-batch-records): send smaller batches")  # fmt: skip
         return msg
 
-    async def _receive_loop(self, ident: PeerIdentity, conn: Connection, first, context) -> None:
+    async def _receive_loop(self, ident: PeerIdentity, conn: Connection, first, context, in_flight) -> None:
+        """Decode and queue every message; acks are sent by :meth:`_ack_loop` as batches become durable.
+
+        Reading goes on while earlier batches are being written (up to
+        MAX_IN_FLIGHT per stream), so decoding and storing overlap.
+        """
         last_seq = await anyio.to_thread.run_sync(self.store.last_seq, ident.agent_id)
+        chain = Chain()
         msg = first
         while True:
             if msg.agent_id != ident.agent_id:
                 raise _Reject(grpc.StatusCode.PERMISSION_DENIED, _spoof_message(ident, msg.agent_id))
             if msg.seq and msg.seq <= last_seq:
-                # A replay after reconnect: already stored, just acknowledge again.
-                await conn.send_stream.send(transfer_pb2.Command(ack_seq=last_seq))
+                # A replay after reconnect: already stored, just acknowledge again (in order).
+                batch = Batch(agent_id=ident.agent_id, seq=last_seq, records=[], replayed=True)
+                batch.done.set()
             else:
                 records, bad = decode_records(msg, int(time.time()))
                 if bad:
                     self.bad_records += bad
                     log.warning("agent %s sent %d records whose payload is not a Payload; stored as %s",
                                 ident.agent_id, bad, RAW_PAYLOAD_FIELD)  # fmt: skip
-                batch = Batch(agent_id=ident.agent_id, seq=msg.seq, records=records)
-                try:
-                    await self.writer.submit(batch)
-                except StorageFailed as exc:
-                    raise _Reject(grpc.StatusCode.UNAVAILABLE, str(exc)) from exc
-                if msg.seq:
-                    last_seq = max(last_seq, msg.seq)
-                    await conn.send_stream.send(transfer_pb2.Command(ack_seq=last_seq))
+                batch = Batch(agent_id=ident.agent_id, seq=msg.seq, records=records, chain=chain)
+                await self.writer.enqueue(batch)
+                last_seq = max(last_seq, msg.seq)
+            try:
+                await in_flight.send(batch)
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                return  # the acknowledger stopped: a batch failed and the stream is closing
             msg = await self._read(context, ident)
             if msg is None:
                 return
 
+    async def _ack_loop(self, conn: Connection, in_flight) -> None:
+        """Acknowledge batches once durable, in order; a failed one ends the stream unacknowledged.
+
+        Batches that are already durable when one is acknowledged share its
+        Command (one write for the highest seq), which halves the writes under load.
+        """
+        try:
+            async with in_flight:
+                waiting: Batch | None = None
+                while True:
+                    try:
+                        batch = waiting or await in_flight.receive()
+                    except anyio.EndOfStream:
+                        return
+                    waiting = None
+                    await batch.done.wait()
+                    ack = 0
+                    while batch is not None:
+                        if batch.error is not None:
+                            conn.close(str(batch.error), grpc.StatusCode.UNAVAILABLE)
+                            return
+                        ack = max(ack, batch.seq)
+                        batch = _next_done(in_flight)
+                        if batch is not None and not batch.done.is_set():
+                            waiting, batch = batch, None
+                    if ack:
+                        await conn.send_stream.send(transfer_pb2.Command(ack_seq=ack))
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            pass
+        finally:
+            conn.acks_done.set()
+
     async def _send_loop(self, conn: Connection, context, sent_all: anyio.Event) -> None:
-        async with conn.receive_stream:
-            async for command in conn.receive_stream:
-                await context.write(command)
+        try:
+            async with conn.receive_stream:
+                async for command in conn.receive_stream:
+                    await context.write(command)
+        except Exception as exc:  # noqa: BLE001 - grpc raises its internal ExecuteBatchError when the peer is gone
+            log.debug("agent %s: cannot write to the stream any more (%r); the peer has gone", conn.agent_id, exc)
+            conn.receive_stream.close()
         sent_all.set()
+
+
+def _next_done(in_flight) -> Batch | None:
+    try:
+        return in_flight.receive_nowait()
+    except (anyio.WouldBlock, anyio.EndOfStream):
+        return None
 
 
 def _spoof_message(ident: PeerIdentity, claimed: str) -> str:

@@ -6,8 +6,8 @@ is durable, so it can send ``ack_seq`` (PROTOCOL.md). :func:`run_retention`
 keeps the recent-event store within its retention and size cap.
 """
 
-from ._batch import Batch, BatchWriter
+from ._batch import Batch, BatchWriter, Chain
 from ._retention import prune_interval, run_retention
 from .errors import PipelineError, StorageFailed
 
-__all__ = ["Batch", "BatchWriter", "PipelineError", "StorageFailed", "prune_interval", "run_retention"]
+__all__ = ["Batch", "BatchWriter", "Chain", "PipelineError", "StorageFailed", "prune_interval", "run_retention"]

@@ -24,6 +24,18 @@ MAX_GROUP_RECORDS = 50_000
 
 
 @dataclass(eq=False)
+class Chain:
+    """The batches of one agent stream, which must be stored in order or not at all.
+
+    Once one of them fails, the later ones fail too without being written:
+    storing seq k+1 after losing seq k would make the agent's resend of k
+    look like a replay, and k would be lost.
+    """
+
+    failed: bool = False
+
+
+@dataclass(eq=False)
 class Batch:
     """One PackagedData, decoded: ``records`` are (data_type, timestamp, fields).
 
@@ -38,6 +50,7 @@ class Batch:
     done: anyio.Event = field(default_factory=anyio.Event)
     error: BaseException | None = None
     replayed: bool = False
+    chain: Chain | None = None
 
 
 class BatchWriter:
@@ -76,11 +89,16 @@ class BatchWriter:
         self._subscribers[name] = send
         return receive
 
+    async def enqueue(self, batch: Batch) -> None:
+        """Queue ``batch`` (waiting only while the queue is full); ``batch.done`` is set once it is
+        durable, found to be a replay, or failed (``batch.error``)."""
+        await self._send.send(batch)
+
     async def submit(self, batch: Batch) -> None:
         """Queue ``batch`` and wait until it is durable (or found to be a replay).
 
         Raises:
-            Exception: whatever made the write fail (the batch is then not acked).
+            StorageFailed: the write failed (the batch is then not acked).
         """
         await self._send.send(batch)
         await batch.done.wait()
@@ -115,6 +133,13 @@ class BatchWriter:
                 await self._publish([b for b in group if b.error is None and not b.replayed])
 
     def _write(self, group: list[Batch]) -> None:
+        if any(b.chain is not None and b.chain.failed for b in group):
+            for b in group:
+                if b.chain is not None and b.chain.failed:
+                    self._failed(b, RuntimeError("an earlier batch of the same stream failed"))
+            group = [b for b in group if b.error is None]
+            if not group:
+                return
         try:
             kept = self.store.store_batches(group)
         except Exception as exc:  # noqa: BLE001 - retried batch by batch below
@@ -124,7 +149,10 @@ class BatchWriter:
                 return
             log.warning("storing %d batches together failed; storing them one by one", len(group), exc_info=True)
             for batch in group:
-                self._write([batch])
+                if batch.chain is not None and batch.chain.failed:
+                    self._failed(batch, RuntimeError("an earlier batch of the same stream failed"))
+                else:
+                    self._write([batch])
             return
         self.transactions += 1
         for batch, new in zip(group, kept):
@@ -137,6 +165,8 @@ class BatchWriter:
 
     def _failed(self, batch: Batch, cause: Exception) -> None:
         self.failed_batches += 1
+        if batch.chain is not None:
+            batch.chain.failed = True
         batch.error = StorageFailed(f"storing batch seq {batch.seq} of agent {batch.agent_id} failed "
                                     f"({type(cause).__name__}); it was not acknowledged and the agent will resend it")  # fmt: skip
         batch.error.__cause__ = cause

@@ -27,15 +27,20 @@ def normalize_url(url: str) -> str:
     return url
 
 
+# ASCII output: the fastest encoder path, and text every driver and both
+# databases' JSON functions take as is (non-ASCII travels as \uXXXX escapes).
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 def dumps_json(value) -> str:
     """JSON text for a JSON column; NUL characters become U+2400 (SYMBOL FOR NULL).
 
     PostgreSQL's JSONB (and every text column) refuses NUL, so one hostile field
     would fail a whole ingest transaction; the visible stand-in keeps the record.
     """
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = _ENCODER.encode(value)
     if "\\u0000" in text:  # rare: rebuild without NULs (a cheap test on the common path)
-        text = json.dumps(_without_nul(value), ensure_ascii=False, separators=(",", ":"))
+        text = _ENCODER.encode(_without_nul(value))
     return text
 
 

@@ -167,3 +167,27 @@ async def test_hostile_strings_in_host_fields_and_records_are_stored_verbatim(tm
         clean = hostile.replace("\0", "\u2400")
         assert event["fields"] == {clean: clean, "exe": clean}
         assert (await anyio.to_thread.run_sync(ctx.store.get_agent, "evil"))["hostname"] == clean
+
+
+async def test_a_database_failure_ends_the_stream_unacknowledged_and_the_server_recovers(tmp_path):
+    from sqlalchemy import text
+
+    async with running_server(tmp_path / "srv") as ctx:
+        ident = await anyio.to_thread.run_sync(enroll, ctx, "dbfail")
+        async with channel(ctx, ident) as chan:
+            call = transfer(chan)
+            await call.write(batch("dbfail", 1, [(59, {})]).SerializeToString())
+            assert (await read_command(call)).ack_seq == 1
+            with ctx.store.engine.begin() as conn:  # the database loses the table under us
+                conn.execute(text("ALTER TABLE events RENAME TO events_away"))
+            await call.write(batch("dbfail", 2, [(59, {})]).SerializeToString())
+            err = await ended_with(call)
+            assert err.code() == grpc.StatusCode.UNAVAILABLE
+            assert "storing batch seq 2 of agent dbfail failed" in err.details()
+            with ctx.store.engine.begin() as conn:
+                conn.execute(text("ALTER TABLE events_away RENAME TO events"))
+            again = transfer(chan)  # the agent resends seq 2: stored now, not taken for a replay
+            await again.write(batch("dbfail", 2, [(59, {"retry": "1"})]).SerializeToString())
+            assert (await read_command(again)).ack_seq == 2
+            await again.done_writing()
+        assert [e["fields"] for e in await _events(ctx, "dbfail")] == [{"retry": "1"}, {}]

@@ -71,3 +71,23 @@ async def test_a_batch_the_database_refuses_fails_alone(store):
     assert [results[f"a{i}"] for i in range(5)] == ["ok"] * 5
     assert "storing batch seq 1 of agent a9 failed" in results["a9"] and "will resend" in results["a9"]
     assert store.count_events() == 5 and store.last_seq("a9") == 0
+
+
+async def test_after_a_failed_batch_the_rest_of_its_stream_is_not_stored(store):
+    from elkeid.server.pipeline import Chain
+
+    writer = BatchWriter(store)
+    chain, other = Chain(), Chain()
+    batches = [Batch("a1", 1, [(59, 1, {})], chain=chain), Batch("a1", 2, [(59, 1, {"bad": object()})], chain=chain),
+               Batch("a1", 3, [(59, 1, {})], chain=chain), Batch("a2", 1, [(59, 1, {})], chain=other)]  # fmt: skip
+    async with anyio.create_task_group() as tg:
+        await tg.start(writer.run)
+        for b in batches:
+            await writer.enqueue(b)
+        with anyio.fail_after(10):
+            for b in batches:
+                await b.done.wait()
+        tg.cancel_scope.cancel()
+    assert [b.error is None for b in batches] == [True, False, False, True]
+    # seq 3 must not be stored: the agent resends 2 and 3, and 2 would otherwise look like a replay.
+    assert store.last_seq("a1") == 1 and store.count_events("a1") == 1

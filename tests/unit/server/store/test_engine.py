@@ -7,8 +7,8 @@ import json
 from elkeid.server.store._engine import NUL_STANDIN, dumps_json
 
 
-def test_plain_values_are_compact_json():
-    assert dumps_json({"a": "b", "c": ["ü"]}) == '{"a":"b","c":["ü"]}'
+def test_plain_values_are_compact_ascii_json():
+    assert dumps_json({"a": "b", "c": ["ü"]}) == '{"a":"b","c":["\\u00fc"]}'
 
 
 def test_nul_becomes_a_visible_stand_in_in_keys_and_values():
