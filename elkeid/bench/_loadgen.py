@@ -57,6 +57,8 @@ class Stats:
     records_sent: int = 0
     records_acked: int = 0
     latencies: list[float] = field(default_factory=list)
+    first_sent: float = 0.0  # monotonic time of the first records batch
+    last_acked: float = 0.0  # monotonic time of the last ack that covered records
     errors: dict[str, int] = field(default_factory=dict)
 
 
@@ -87,7 +89,10 @@ class SimulatedAgent:
             parts.append(heartbeat.SerializeToString())
             parts.append(transfer_pb2.PackagedData(hostname=self.ident.agent_id, version="bench").SerializeToString())
             n += 1
-        self.pending[self.seq] = (time.monotonic(), n)
+        now = time.monotonic()
+        if not first and not self.stats.first_sent:
+            self.stats.first_sent = now
+        self.pending[self.seq] = (now, n)
         self.stats.records_sent += n
         self.stats.batches_sent += 1
         return b"".join(parts)
@@ -146,6 +151,7 @@ class SimulatedAgent:
                 sent, n = self.pending.pop(seq)
                 self.stats.latencies.append(now - sent)
                 self.stats.records_acked += n
+                self.stats.last_acked = now
             if self.sending_done and not self.pending:
                 self.all_acked.set()
 
