@@ -38,7 +38,7 @@ def clean_text(value: str, limit: int) -> str | None:
 #: of distinct statements (and so the statement cache) small; 128 rows x 7
 #: columns stays under the 999 variables of older SQLite builds.
 ROWS_PER_INSERT = 128
-_EVENT_COLUMNS = 7
+_COPY_EVENTS = "COPY events (agent_id, data_type, timestamp, received_at, pid, exe, fields) FROM STDIN"
 
 
 @cache
@@ -55,6 +55,12 @@ def insert_events(conn, rows: list[tuple]) -> None:
     """Insert event rows (tuples in column order) with few statements (see ROWS_PER_INSERT)."""
     dialect = conn.dialect.name
     cursor = conn.connection.dbapi_connection.cursor()
+    if dialect == "postgresql":
+        # COPY streams rows without per-parameter round trips through the driver.
+        with cursor, cursor.copy(_COPY_EVENTS) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
     try:
         start, n = 0, len(rows)
         while start < n:
