@@ -63,6 +63,7 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--san", action="append", default=[], metavar="NAME", help="a name or IP for the server certificate (repeatable; default: host name, localhost, 127.0.0.1, ::1)")
     s.add_argument("--advertise-grpc", action="append", default=[], metavar="HOST:PORT", help="gRPC address given to enrolling agents (repeatable; default: the host they enrolled through)")
     s.add_argument("--local-agent", action="store_true", help="also run an agent on this host (enrolled automatically)")
+    _ingest_args(s)
 
     a = sub.add_parser("agent", help="run the agent")
     a.add_argument("--data-dir", type=Path, default=DEFAULT_AGENT_DIR, help=f"agent state (default {DEFAULT_AGENT_DIR})")
@@ -102,7 +103,31 @@ def _build_parser() -> argparse.ArgumentParser:
     up.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
 
     _cli_rules.add_parser(sub)
+
+    from elkeid.bench import add_parser as add_bench_parser
+
+    add_bench_parser(sub)
     return p
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _ingest_args(s: argparse.ArgumentParser) -> None:
+    d = ServerConfig()
+    s.add_argument("--max-agents", type=_count, default=d.max_agents, help=f"most agent streams held at once (default {d.max_agents})")
+    s.add_argument("--max-batch-records", type=_count, default=d.max_batch_records, help=f"most records in one agent message (default {d.max_batch_records})")
+    s.add_argument("--max-message-bytes", type=_count, default=d.max_message_bytes, help=f"largest agent message in bytes (default {d.max_message_bytes})")
+    s.add_argument("--max-upload-bytes", type=_count, default=d.max_upload_bytes, help=f"largest file one upload may carry (default {d.max_upload_bytes})")
+    s.add_argument("--event-retention", type=_duration, default=d.event_retention, metavar="DURATION", help="how long recent events are kept (default 24h)")
+    s.add_argument("--event-max-rows", type=_count, default=d.event_max_rows, help=f"most recent events kept; the oldest go first (default {d.event_max_rows})")
 
 
 def _server_location_args(p: argparse.ArgumentParser) -> None:
@@ -134,6 +159,10 @@ def _server_config(args) -> ServerConfig:
     cfg.sans = list(getattr(args, "san", []))
     cfg.advertise_grpc = [str(parse_host_port(a, setting="--advertise-grpc")) for a in getattr(args, "advertise_grpc", [])]
     cfg.local_agent = bool(getattr(args, "local_agent", False))
+    for name in ("max_agents", "max_batch_records", "max_message_bytes", "max_upload_bytes", "event_retention",
+                 "event_max_rows"):  # fmt: skip
+        if hasattr(args, name):
+            setattr(cfg, name, getattr(args, name))
     return cfg
 
 
@@ -235,8 +264,14 @@ def _cmd_user(args) -> int:
     return 0
 
 
+def _cmd_bench(args) -> int:
+    from elkeid.bench import run
+
+    return run(args)
+
+
 _COMMANDS = {"server": _cmd_server, "agent": _cmd_agent, "plugin": _cmd_plugin, "token": _cmd_token, "user": _cmd_user,
-             "rules": _cli_rules.run}
+             "rules": _cli_rules.run, "bench": _cmd_bench}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

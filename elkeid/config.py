@@ -100,10 +100,21 @@ class ServerConfig:
     api_token_ttl: float = 12 * 3600
     enroll_token_ttl: float = 24 * 3600
     local_agent: bool = False
+    # Ingest (agent center, recent-event store): see docs/events.md.
+    max_agents: int = 5_000
+    max_batch_records: int = 10_000
+    max_message_bytes: int = 8 * 1024 * 1024
+    max_upload_bytes: int = 1024 * 1024 * 1024
+    event_retention: float = 24 * 3600
+    event_max_rows: int = 5_000_000
 
     @property
     def pki_dir(self) -> Path:
         return self.data_dir / "pki"
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.data_dir / "uploads"
 
     @property
     def settings_file(self) -> Path:

@@ -11,9 +11,10 @@ from anyio.abc import TaskStatus
 
 from elkeid.config import ServerConfig
 from elkeid.pki import ServerPKI, default_sans
-from elkeid.server.ac import AgentHub, TransferServicer, serve_grpc
+from elkeid.server import sd
+from elkeid.server.ac import AgentHub, FileExtServicer, TransferServicer, serve_grpc, watch_revocations
 from elkeid.server.manager import Manager, create_app, generate_password, hash_password, serve_https
-from elkeid.server.pipeline import BatchWriter
+from elkeid.server.pipeline import BatchWriter, run_retention
 from elkeid.server.store import Store
 
 from ._context import ServerContext
@@ -46,6 +47,7 @@ async def run_server(config: ServerConfig, *, task_status: TaskStatus[ServerCont
     """
     config.data_dir.mkdir(parents=True, exist_ok=True)
     pki = await anyio.to_thread.run_sync(ServerPKI.load_or_create, config.pki_dir, config.sans or default_sans())
+    cluster_token = await anyio.to_thread.run_sync(sd.load_or_create_cluster_token, config.pki_dir)
     store = await anyio.to_thread.run_sync(open_store, config)
     try:
         new_password = await anyio.to_thread.run_sync(ensure_admin, store)
@@ -60,8 +62,19 @@ async def run_server(config: ServerConfig, *, task_status: TaskStatus[ServerCont
             await tg.start(writer.run)
             ctx.manager = Manager(ctx)  # task rollout and results, plugin config pushes
             await tg.start(ctx.manager.run)
-            ctx.grpc_port = await tg.start(serve_grpc, TransferServicer(store, hub, writer), pki, config.listen_grpc)
-            ctx.https_port = await tg.start(serve_https, create_app(ctx), ctx, config.listen_https)
+            await tg.start(run_retention, store, config.event_retention, config.event_max_rows)
+            transfer = TransferServicer(store, hub, writer, max_batch_records=config.max_batch_records,
+                                        max_agents=config.max_agents)  # fmt: skip
+            upload = FileExtServicer(store, config.upload_dir, config.max_upload_bytes)
+            ctx.grpc_port = await tg.start(lambda task_status: serve_grpc(
+                transfer, upload, pki, config.listen_grpc, max_message_bytes=config.max_message_bytes,
+                task_status=task_status))  # fmt: skip
+            await tg.start(watch_revocations, store, hub)
+            app = create_app(ctx)
+            app.register_blueprint(sd.bp)
+            app.extensions["elkeid_cluster_token"] = cluster_token
+            ctx.https_port = await tg.start(serve_https, app, ctx, config.listen_https)
+            await tg.start(sd.announce, ctx)
             print(f"Elkeid server ready: console https://{_display_host(config)}:{ctx.https_port}/  "
                   f"gRPC {config.listen_grpc.host}:{ctx.grpc_port}  CA sha256 {pki.ca_fingerprint}",
                   flush=True)  # fmt: skip

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
 import anyio
+import grpc
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from elkeid.proto import transfer_pb2
@@ -28,15 +29,24 @@ class Connection:
     connected_at: float = field(default_factory=time.time)
     scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
     close_reason: str = ""
+    close_code: grpc.StatusCode = grpc.StatusCode.ABORTED
+    #: Set once every batch read from the stream has been acknowledged or has failed.
+    acks_done: anyio.Event = field(default_factory=anyio.Event)
 
     def __post_init__(self) -> None:
         self.send_stream: MemoryObjectSendStream[transfer_pb2.Command]
         self.receive_stream: MemoryObjectReceiveStream[transfer_pb2.Command]
         self.send_stream, self.receive_stream = anyio.create_memory_object_stream(COMMAND_QUEUE)
 
-    def close(self, reason: str) -> None:
-        """End the stream; the servicer reports ``reason`` to the agent."""
+    def close_streams(self) -> None:
+        """Release the command queue (the stream is over)."""
+        self.send_stream.close()
+        self.receive_stream.close()
+
+    def close(self, reason: str, code: grpc.StatusCode = grpc.StatusCode.ABORTED) -> None:
+        """End the stream; the servicer ends the call with ``code`` and ``reason``."""
         self.close_reason = reason
+        self.close_code = code
         self.scope.cancel()
 
 
@@ -67,13 +77,20 @@ class AgentHub:
     def agent_ids(self) -> list[str]:
         return list(self._conns)
 
-    def register(self, conn: Connection) -> None:
-        """Add a stream; an older stream of the same agent is closed (newest wins)."""
+    def register(self, conn: Connection, limit: int | None = None) -> bool:
+        """Add a stream; an older stream of the same agent is closed (newest wins).
+
+        Returns False (and adds nothing) when ``limit`` streams are already held
+        and this agent holds none of them.
+        """
+        if limit is not None and len(self._conns) >= limit and conn.agent_id not in self._conns:
+            return False
         old = self._conns.get(conn.agent_id)
         if old is not None:
             log.info("agent %s reconnected from %s; closing its older stream", conn.agent_id, conn.peer)
             old.close("superseded by a newer connection of the same agent")
         self._conns[conn.agent_id] = conn
+        return True
 
     def unregister(self, conn: Connection) -> bool:
         """Remove ``conn``; False if a newer stream of the agent has replaced it."""
@@ -93,9 +110,13 @@ class AgentHub:
             return False
         return True
 
-    def disconnect(self, agent_id: str, reason: str) -> bool:
+    def connections(self) -> list[Connection]:
+        return list(self._conns.values())
+
+    def disconnect(self, agent_id: str, reason: str, code: grpc.StatusCode = grpc.StatusCode.ABORTED) -> bool:
+        """Close an agent's live stream here with ``code`` and ``reason``; False if it holds none."""
         conn = self._conns.get(agent_id)
         if conn is None:
             return False
-        conn.close(reason)
+        conn.close(reason, code)
         return True

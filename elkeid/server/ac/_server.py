@@ -1,4 +1,4 @@
-"""The gRPC listener: mutual TLS, Transfer service."""
+"""The gRPC listener: mutual TLS, Transfer and FileExt services."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from anyio.abc import TaskStatus
 
 from elkeid.config import HostPort
 from elkeid.pki import ServerPKI
-from elkeid.proto import transfer_pb2_grpc
+from elkeid.proto import transfer_pb2
 
 from ._servicer import TransferServicer
+from ._upload import FileExtServicer
 
 log = logging.getLogger(__name__)
 
-#: Largest PackagedData accepted (bytes); larger ones end the stream with RESOURCE_EXHAUSTED.
+#: Default largest message accepted (bytes); larger ones end the stream with RESOURCE_EXHAUSTED.
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 
 
@@ -24,14 +25,31 @@ class GrpcListenError(Exception):
     """The gRPC port could not be bound."""
 
 
+def _handlers(transfer: TransferServicer, upload: FileExtServicer) -> list[grpc.GenericRpcHandler]:
+    # No request deserializer: the servicers parse the bytes themselves, so a
+    # malformed message gets INVALID_ARGUMENT with a message, not gRPC's bare error.
+    return [
+        grpc.method_handlers_generic_handler("grpc.Transfer", {
+            "Transfer": grpc.stream_stream_rpc_method_handler(
+                transfer.Transfer, response_serializer=transfer_pb2.Command.SerializeToString),
+        }),
+        grpc.method_handlers_generic_handler("grpc.FileExt", {
+            "Upload": grpc.stream_unary_rpc_method_handler(
+                upload.Upload, response_serializer=transfer_pb2.FileUploadResponse.SerializeToString),
+        }),
+    ]  # fmt: skip
+
+
 async def serve_grpc(
-    servicer: TransferServicer,
+    transfer: TransferServicer,
+    upload: FileExtServicer,
     pki: ServerPKI,
     listen: HostPort,
     *,
+    max_message_bytes: int = MAX_MESSAGE_BYTES,
     task_status: TaskStatus[int] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve Transfer on ``listen`` until cancelled; reports the bound port to ``task_status``.
+    """Serve Transfer and FileExt on ``listen`` until cancelled; reports the bound port to ``task_status``.
 
     Raises:
         GrpcListenError: the address cannot be bound (in use, or not ours).
@@ -41,17 +59,19 @@ async def serve_grpc(
     )
     server = grpc.aio.server(
         options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ("grpc.keepalive_time_ms", 30_000),
             ("grpc.keepalive_timeout_ms", 10_000),
             ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
             ("grpc.keepalive_permit_without_calls", 1),
+            # An agent needs one Transfer stream and at times an Upload.
+            ("grpc.max_concurrent_streams", 8),
             # A second server on the same port must fail, not silently share it.
             ("grpc.so_reuseport", 0),
         ]
     )
-    transfer_pb2_grpc.add_TransferServicer_to_server(servicer, server)
+    server.add_generic_rpc_handlers(_handlers(transfer, upload))
     try:
         port = server.add_secure_port(str(listen), creds)
     except RuntimeError as exc:

@@ -8,6 +8,7 @@ from typing import Any
 import anyio
 from quart import Blueprint, current_app, g
 
+from elkeid.server import ac
 from elkeid.server.store import AgentFilter, is_online
 
 from ._auth import requires
@@ -89,17 +90,13 @@ async def get_agent_config(aid: str):
 
 
 async def revoke_agent(ctx, aid: str) -> dict[str, Any]:
-    """Revoke an agent's certificates and close its live stream.
-
-    MERGE: server-ingest adds ``elkeid.server.ac.revoke_agent(ctx, agent_id)``
-    doing the first two steps; switch the two lines marked below to
-    ``await ac.revoke_agent(ctx, aid)`` then.
+    """Revoke an agent's certificates, close its live stream and fail its open subtasks.
 
     Raises:
         NotFound: no such agent.
     """
-    serials = await anyio.to_thread.run_sync(ctx.store.revoke_agent, aid)  # MERGE: ac.revoke_agent
-    disconnected = ctx.hub.disconnect(aid, "certificate revoked")  # MERGE: ac.revoke_agent
+    disconnected = aid in ctx.hub  # revoke_agent closes that stream
+    serials = await ac.revoke_agent(ctx, aid)
     failed = await anyio.to_thread.run_sync(ctx.store.fail_agent_subtasks, aid, "the agent was revoked")
     ctx.manager.configs.forget(aid)
     return {"agent_id": aid, "revoked_serials": serials, "disconnected": disconnected, "failed_subtasks": failed}

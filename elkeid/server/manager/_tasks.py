@@ -117,15 +117,11 @@ def check_core_task(body: dict[str, Any]) -> int | None:
 def expect_uploads(store, subtasks: list[tuple[str, str]], max_bytes: int) -> None:
     """Tell the upload receiver (FileExt.Upload) which token may upload how much, from which agent.
 
-    MERGE HOOK: server-ingest adds ``Store.expect_upload(token, agent_id, max_bytes)``.
-    Until it is merged the agent center takes no uploads, and this only logs.
+    The agent answers the 1050 task with a record carrying the token once the
+    upload is stored, which settles the subtask like any other result.
     """
-    expect = getattr(store, "expect_upload", None)
-    if expect is None:
-        log.warning("this server cannot receive uploads yet; %d upload subtask(s) will time out", len(subtasks))
-        return
     for token, aid in subtasks:
-        expect(token, aid, max_bytes)
+        store.expect_upload(token, aid, max_bytes)
 
 
 def _selection(targets: dict[str, Any], hub):

@@ -9,10 +9,12 @@ Nothing outside this package imports SQLAlchemy sessions directly.
 from ._agent_filter import ONLINE_FRESHNESS, PLATFORM_KEYS, AgentFilter, is_online
 from ._audit import AuditFilter
 from ._components import BUILTIN
+from ._events import EventQuery
+from ._registry import EVICT_AFTER, UNHEALTHY_AFTER
 from ._store import ROLES, Store
 from ._tasks import SUBTASK_STATES, result_status
-from .errors import Conflict, DatabaseUnavailable, NotFound, StoreError, TokenRejected
+from .errors import Conflict, DatabaseUnavailable, NotFound, StoreError, TokenRejected, UploadRefused
 
-__all__ = ["BUILTIN", "ONLINE_FRESHNESS", "PLATFORM_KEYS", "ROLES", "SUBTASK_STATES", "AgentFilter", "AuditFilter",
-           "Conflict", "DatabaseUnavailable", "NotFound", "Store", "StoreError", "TokenRejected", "is_online",
-           "result_status"]  # fmt: skip
+__all__ = ["BUILTIN", "EVICT_AFTER", "ONLINE_FRESHNESS", "PLATFORM_KEYS", "ROLES", "SUBTASK_STATES",
+           "UNHEALTHY_AFTER", "AgentFilter", "AuditFilter", "Conflict", "DatabaseUnavailable", "EventQuery",
+           "NotFound", "Store", "StoreError", "TokenRejected", "UploadRefused", "is_online", "result_status"]  # fmt: skip

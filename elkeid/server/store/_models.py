@@ -7,7 +7,8 @@ checks that they produce exactly these tables.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -218,3 +219,73 @@ class Assignment(Base):
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[float] = mapped_column(Float)
+# --- ingest (server-ingest): recent events, uploads, service registry ------------------
+
+#: SQLite gives its rowid alias only to a column declared exactly INTEGER.
+_ROWID = BigInteger().with_variant(Integer, "sqlite")
+#: PostgreSQL stores event fields as JSONB (parsed once, cheap ``->>``); SQLite as JSON text.
+_FIELDS = JSON().with_variant(JSONB(), "postgresql")
+#: Longest pid / exe copied into the indexed columns of ``events``; longer ones stay in ``fields`` only.
+EVENT_PID_LEN = 32
+EVENT_EXE_LEN = 255
+
+
+class Event(Base):
+    """One record from an agent, kept for the retention period (the recent-event store).
+
+    ``fields`` holds the record as sent. A few fields are copied into indexed
+    columns when they are short enough (``pid``, ``exe``), so process trees
+    (agent + pid) and executable searches do not read JSON.
+    """
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(_ROWID, primary_key=True, autoincrement=True)
+    agent_id: Mapped[str] = mapped_column(String(128))
+    data_type: Mapped[int] = mapped_column(Integer)
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[float] = mapped_column(Float)
+    pid: Mapped[str | None] = mapped_column(String(EVENT_PID_LEN), nullable=True)
+    exe: Mapped[str | None] = mapped_column(String(EVENT_EXE_LEN), nullable=True)
+    fields: Mapped[dict] = mapped_column(_FIELDS)
+
+
+Index("ix_events_agent_id", Event.agent_id, Event.id)
+Index("ix_events_data_type", Event.data_type, Event.id)
+Index("ix_events_agent_pid", Event.agent_id, Event.pid)
+Index("ix_events_exe", Event.exe)
+
+
+class Upload(Base):
+    """A file an agent uploads over FileExt for a task (data_type 1050).
+
+    The row is created as ``expected`` by the task that asks for the file, and
+    becomes ``stored`` once the whole file is on disk under ``data_dir/uploads``.
+    """
+
+    __tablename__ = "uploads"
+
+    token: Mapped[str] = mapped_column(String(128), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(128), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    max_bytes: Mapped[int] = mapped_column(BigInteger)
+    expected_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+    size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    stored_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class RegistryInstance(Base):
+    """One service instance in service discovery (PROTOCOL.md, /registry)."""
+
+    __tablename__ = "registry"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ip: Mapped[str] = mapped_column(String(255), primary_key=True)
+    port: Mapped[int] = mapped_column(Integer, primary_key=True)
+    weight: Mapped[int] = mapped_column(BigInteger)
+    extra: Mapped[dict] = mapped_column(JSON)
+    registered_at: Mapped[float] = mapped_column(Float)
+    last_seen: Mapped[float] = mapped_column(Float, index=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -19,9 +19,13 @@ from elkeid.pki import hash_token
 from ._agent_filter import AgentQueries
 from ._audit import AuditLog
 from ._components import ComponentStore
-from ._engine import make_engine, upgrade
+from ._engine import NUL_STANDIN, make_engine, upgrade
+from ._events import EventsMixin
+from ._ingest import IngestMixin
 from ._models import Agent, AgentSeq, ApiToken, Certificate, EnrollToken, PluginHeartbeat, Setting, User
+from ._registry import RegistryMixin
 from ._tasks import TaskStore
+from ._uploads import UploadsMixin
 from ._users import UserAdmin
 from .errors import Conflict, NotFound, TokenRejected
 
@@ -50,11 +54,13 @@ def _agent_dict(a: Agent) -> dict[str, Any]:
     }
 
 
-class Store(UserAdmin, AgentQueries, TaskStore, ComponentStore, AuditLog):
+class Store(UserAdmin, AgentQueries, TaskStore, ComponentStore, AuditLog, IngestMixin, EventsMixin, UploadsMixin,
+            RegistryMixin):  # fmt: skip
     """Database access for the server (SQLite by default, PostgreSQL by URL).
 
-    The manager's tables live in mixins, one module each (``_users``,
-    ``_agent_filter``, ``_tasks``, ``_components``, ``_audit``).
+    Each group of tables lives in a mixin module of its own: the manager's
+    (``_users``, ``_agent_filter``, ``_tasks``, ``_components``, ``_audit``) and
+    ingest's (``_ingest``, ``_events``, ``_uploads``, ``_registry``).
     """
 
     _agent_dict = staticmethod(_agent_dict)
@@ -209,6 +215,16 @@ class Store(UserAdmin, AgentQueries, TaskStore, ComponentStore, AuditLog):
                 return None, True
             return row.agent_id, row.revoked_at is not None
 
+    def revoked_among(self, serials: list[str]) -> set[str]:
+        """Those of ``serials`` that are revoked or were never issued."""
+        found: dict[str, bool] = {}
+        with self.session() as s:
+            for i in range(0, len(serials), 500):
+                chunk = serials[i : i + 500]
+                stmt = select(Certificate.serial, Certificate.revoked_at).where(Certificate.serial.in_(chunk))
+                found.update({serial: revoked_at is not None for serial, revoked_at in s.execute(stmt)})
+        return {serial for serial in serials if found.get(serial, True)}
+
     def revoke_agent(self, agent_id: str) -> list[str]:
         """Revoke every certificate of an agent; returns the revoked serials. Raises: NotFound."""
         now = time.time()
@@ -237,12 +253,13 @@ class Store(UserAdmin, AgentQueries, TaskStore, ComponentStore, AuditLog):
             agent.last_seen = now
             agent.first_seen = agent.first_seen or now
             agent.source_ip = source_ip or agent.source_ip
-            for key in ("hostname", "version", "product"):
+            # Host fields come from the agent: cut to the column and without NUL (PostgreSQL refuses it).
+            for key, limit in (("hostname", 255), ("version", 64), ("product", 64)):
                 if host.get(key):
-                    setattr(agent, key, host[key])
+                    setattr(agent, key, host[key][:limit].replace("\0", NUL_STANDIN))
             for key in ("intranet_ipv4", "extranet_ipv4", "intranet_ipv6", "extranet_ipv6"):
                 if key in host:
-                    setattr(agent, key, list(host[key]))
+                    setattr(agent, key, [a[:64] for a in host[key][:64]])
 
     def agent_disconnected(self, agent_id: str) -> None:
         with self.session() as s, s.begin():
@@ -251,28 +268,6 @@ class Store(UserAdmin, AgentQueries, TaskStore, ComponentStore, AuditLog):
     def mark_all_offline(self) -> None:
         with self.session() as s, s.begin():
             s.execute(update(Agent).where(Agent.online.is_(True)).values(online=False))
-
-    def store_heartbeats(
-        self,
-        agent_id: str,
-        agent_beats: Iterable[tuple[float, dict[str, str]]],
-        plugin_beats: Iterable[tuple[float, dict[str, str]]],
-    ) -> None:
-        agent_beats, plugin_beats = list(agent_beats), list(plugin_beats)
-        now = time.time()
-        with self.session() as s, s.begin():
-            agent = s.get(Agent, agent_id)
-            if agent is None:
-                raise NotFound(f"no agent with id {agent_id!r}")
-            agent.last_seen = now
-            if agent_beats:
-                _ts, fields = agent_beats[-1]
-                agent.last_heartbeat = dict(fields)
-                agent.last_heartbeat_at = now
-            for _ts, fields in plugin_beats:
-                name = fields.get("name", "")[:64]
-                if name:
-                    s.merge(PluginHeartbeat(agent_id=agent_id, name=name, fields=dict(fields), received_at=now))
 
     def get_agent(self, agent_id: str) -> dict[str, Any]:
         """Raises: NotFound."""
@@ -296,7 +291,3 @@ class Store(UserAdmin, AgentQueries, TaskStore, ComponentStore, AuditLog):
         with self.session() as s:
             row = s.get(AgentSeq, agent_id)
             return row.last_seq if row else 0
-
-    def set_last_seq(self, agent_id: str, seq: int) -> None:
-        with self.session() as s, s.begin():
-            s.merge(AgentSeq(agent_id=agent_id, last_seq=seq, updated_at=time.time()))

@@ -4,7 +4,8 @@
     ├── DatabaseUnavailable   cannot connect / the URL is wrong
     ├── NotFound              the named row does not exist
     ├── Conflict              a unique name is already taken
-    └── TokenRejected         an enrollment token is unknown, used or expired
+    ├── TokenRejected         an enrollment token is unknown, used or expired
+    └── UploadRefused         an upload token is unknown, another agent's, expired or used
 """
 
 
@@ -26,3 +27,7 @@ class Conflict(StoreError):
 
 class TokenRejected(StoreError):
     """An enrollment token is unknown, already used, or expired."""
+
+
+class UploadRefused(StoreError):
+    """An upload token is unknown, belongs to another agent, expired, or was used."""

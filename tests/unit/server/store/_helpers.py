@@ -1,6 +1,9 @@
-"""Making agents in a real store the way the server does (enroll, connect, heartbeat)."""
+"""Small builders shared by the store tests: agents made the way the server does, batches."""
 
 from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
 
 from elkeid.server.store import Store
 
@@ -17,3 +20,19 @@ def add_agent(store: Store, aid: str, *, hostname: str = "", tags: list[str] | N
         store.change_tags(aid, replace=tags)
     if not online:
         store.agent_disconnected(aid)
+
+
+@dataclass
+class B:
+    """A batch as the pipeline hands it to ``Store.store_batches``."""
+
+    agent_id: str
+    seq: int
+    records: list[tuple[int, int, dict[str, str]]]
+    received_at: float = field(default_factory=time.time)
+
+
+def enrolled(store: Store, *agent_ids: str) -> None:
+    for aid in agent_ids:
+        token, _ = store.create_enroll_token(60)
+        store.enroll_agent(token, aid, serial=f"serial-{aid}", not_after=time.time() + 3600)
