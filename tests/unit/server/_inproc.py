@@ -74,10 +74,14 @@ async def ended_with(call, timeout: float = 15) -> grpc.aio.AioRpcError:
 
 
 async def read_command(call, timeout: float = 15) -> transfer_pb2.Command:
+    """The next ack or task; config pushes (sent on connect and on changes) are skipped."""
     with anyio.fail_after(timeout):
-        raw = await call.read()
-    assert raw is not grpc.aio.EOF, "the server ended the stream"
-    return transfer_pb2.Command.FromString(raw)
+        while True:
+            raw = await call.read()
+            assert raw is not grpc.aio.EOF, "the server ended the stream"
+            command = transfer_pb2.Command.FromString(raw)
+            if command.ack_seq or command.HasField("task") or not len(command.configs):
+                return command
 
 
 @asynccontextmanager
