@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -17,7 +17,8 @@ from elkeid.server.pipeline import Batch, BatchWriter
 DERIVED_QUEUE = 1024
 
 
-def _derived_stream() -> tuple[MemoryObjectSendStream[Batch], MemoryObjectReceiveStream[Batch]]:
+def derived_stream() -> tuple[MemoryObjectSendStream[Batch], MemoryObjectReceiveStream[Batch]]:
+    """A new (send, receive) pair for :attr:`ServerContext.derived`; the owner closes both."""
     return anyio.create_memory_object_stream[Batch](DERIVED_QUEUE)
 from elkeid.server.store import Store
 
@@ -35,6 +36,5 @@ class ServerContext:
     #: Records the server itself derives (e.g. asset changes: an asset data_type plus a
     #: ``change`` field), for the rule engine to evaluate like agents' records.
     #: Producers send Batch(agent_id, seq=0, records=[...]); the engine consumes.
-    derived: tuple[MemoryObjectSendStream[Batch], MemoryObjectReceiveStream[Batch]] = field(
-        default_factory=_derived_stream
-    )
+    #: run_server creates it (derived_stream()) and closes it on the way out.
+    derived: tuple[MemoryObjectSendStream[Batch], MemoryObjectReceiveStream[Batch]] | None = None

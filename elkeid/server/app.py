@@ -17,7 +17,7 @@ from elkeid.server.manager import Manager, create_app, generate_password, hash_p
 from elkeid.server.pipeline import BatchWriter, run_retention
 from elkeid.server.store import Store
 
-from ._context import ServerContext
+from ._context import ServerContext, derived_stream
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,8 @@ async def run_server(config: ServerConfig, *, task_status: TaskStatus[ServerCont
         await anyio.to_thread.run_sync(store.mark_all_offline)
         hub = AgentHub()
         writer = BatchWriter(store)
-        ctx = ServerContext(config=config, pki=pki, store=store, hub=hub, writer=writer)
-        async with anyio.create_task_group() as tg:
+        ctx = ServerContext(config=config, pki=pki, store=store, hub=hub, writer=writer, derived=derived_stream())
+        async with ctx.derived[0], ctx.derived[1], anyio.create_task_group() as tg:
             await tg.start(writer.run)
             ctx.manager = Manager(ctx)  # task rollout and results, plugin config pushes
             await tg.start(ctx.manager.run)
