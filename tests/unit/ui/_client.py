@@ -11,7 +11,7 @@ from quart import Quart
 from elkeid.config import ServerConfig
 from elkeid.server import ServerContext
 from elkeid.server.ac import AgentHub
-from elkeid.server.manager import hash_password
+from elkeid.server.manager import BUILTIN_PLUGINS, Manager, hash_password
 from elkeid.server.pipeline import BatchWriter
 from elkeid.server.store import Store
 
@@ -27,8 +27,11 @@ def make_context(data_dir: Path, db_url: str | None = None) -> ServerContext:
         if role not in _HASHES:
             _HASHES[role] = hash_password(password)
         store.add_user(role, _HASHES[role], role)
-    return ServerContext(config=ServerConfig(data_dir=data_dir), pki=None, store=store, hub=AgentHub(),
-                         writer=BatchWriter(store))  # fmt: skip
+    store.ensure_builtin_components(BUILTIN_PLUGINS)
+    ctx = ServerContext(config=ServerConfig(data_dir=data_dir), pki=None, store=store, hub=AgentHub(),
+                        writer=BatchWriter(store), https_port=8443)  # fmt: skip
+    ctx.manager = Manager(ctx)  # its parts, not its tasks: routes reach ctx.manager.configs / .tasks
+    return ctx
 
 
 def close_context(ctx: ServerContext) -> None:
