@@ -140,6 +140,10 @@
           if (item.status !== "running") {
             scope.querySelectorAll("[data-task-running]").forEach(function (el) { el.hidden = true; });
           }
+          if (typeof item.finished_at === "number") {
+            var at = new Date(item.finished_at * 1000).toISOString().slice(0, 19).replace("T", " ") + " UTC";
+            scope.querySelectorAll("[data-task-finished]").forEach(function (el) { el.textContent = at; });
+          }
         }
       });
       document.querySelectorAll('[data-task-ref="' + item.id + '"][data-task-count]').forEach(function (el) {
