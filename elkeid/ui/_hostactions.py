@@ -46,11 +46,11 @@ async def add_tags(agent_id: str):
     return redirect(url_for("console.host", agent_id=agent["id"], done="tagged") + "#tags")
 
 
-@bp.post("/hosts/<agent_id>/tags/remove")
+# The tag is in the path, as in the API's, so even a refused request is audited with the API's target.
+@bp.post("/hosts/<agent_id>/tags/remove/<path:tag>")
 @audited("agents.remove_tag")
 @permits("agents.remove_tag")
-async def remove_tag(agent_id: str):
+async def remove_tag(agent_id: str, tag: str):
     agent = await agent_or_404(agent_id)
-    tag = (await request.form).get("tag") or ""
     await act("agents.remove_tag", aid=agent["id"], tag=tag)
     return redirect(url_for("console.host", agent_id=agent["id"], done="untagged") + "#tags")

@@ -58,7 +58,7 @@ def test_an_admin_creates_a_viewer_who_can_change_nothing(server, open_tab):
             const form = (fields) => new URLSearchParams({csrf_token: elkeid.csrfToken(), ...fields});
             const attempts = [
                 ["/hosts/" + aid + "/tags", {tags: "pwned"}],
-                ["/hosts/" + aid + "/tags/remove", {tag: "x"}],
+                ["/hosts/" + aid + "/tags/remove/x", {}],
                 ["/tasks", {target: "agents", agent_id: aid, kind: "collector"}],
                 ["/tasks/" + task + "/cancel", {}],
                 ["/components/assignments", {component_id: "1", tags: "pwned"}],

@@ -14,7 +14,7 @@ from ._client import Browser, add_agent, audit_entries, form
 
 pytestmark = pytest.mark.anyio
 
-SAMPLE_ARGS = {"agent_id": "s-1", "task_id": "0" * 32, "cid": 1, "assignment_id": 1, "name": "analyst"}
+SAMPLE_ARGS = {"agent_id": "s-1", "task_id": "0" * 32, "cid": 1, "assignment_id": 1, "name": "analyst", "tag": "x"}
 
 
 def _console_posts(app: Quart) -> list[tuple[str, str]]:
@@ -24,7 +24,8 @@ def _console_posts(app: Quart) -> list[tuple[str, str]]:
         if rule.endpoint.startswith("console.") and "POST" in (rule.methods or ()):
             path = rule.rule
             for arg in rule.arguments:
-                path = path.replace(f"<{arg}>", str(SAMPLE_ARGS[arg])).replace(f"<int:{arg}>", str(SAMPLE_ARGS[arg]))
+                for conv in ("", "int:", "path:"):
+                    path = path.replace(f"<{conv}{arg}>", str(SAMPLE_ARGS[arg]))
             out.append((rule.endpoint, path))
     return sorted(out)
 

@@ -17,11 +17,11 @@ async def test_an_analyst_adds_and_removes_tags(app, ctx):
     b = Browser(app)
     await b.login("analyst")
     page = await b.text(await b.get("/hosts/t-1"))
-    assert 'action="/hosts/t-1/tags"' in page and 'action="/hosts/t-1/tags/remove"' in page
+    assert 'action="/hosts/t-1/tags"' in page and 'action="/hosts/t-1/tags/remove/old"' in page
     r = await b.post("/hosts/t-1/tags", form(b.csrf, tags="web, prod  web"))
     assert r.status_code == 302 and r.location == "/hosts/t-1?done=tagged#tags"
     assert ctx.store.get_agent("t-1")["tags"] == ["old", "prod", "web"]
-    r = await b.post("/hosts/t-1/tags/remove", form(b.csrf, tag="old"))
+    r = await b.post("/hosts/t-1/tags/remove/old", form(b.csrf))
     assert r.status_code == 302
     assert ctx.store.get_agent("t-1")["tags"] == ["prod", "web"]
     page = await b.text(await b.get("/hosts/t-1?done=untagged"))
@@ -33,7 +33,7 @@ async def test_tag_actions_are_audited_exactly_as_the_api_audits_them(app, ctx):
     b = Browser(app)
     await b.login("analyst")
     await b.post("/hosts/t-2/tags", form(b.csrf, tags="a1"))
-    await b.post("/hosts/t-2/tags/remove", form(b.csrf, tag="a1"))
+    await b.post("/hosts/t-2/tags/remove/a1", form(b.csrf))
     api = app.test_client()
     headers = bearer(ctx.store, "analyst")
     assert (await api.post("/api/v1/agents/t-2/tags", json={"tags": ["a1"]}, headers=headers)).status_code == 200
@@ -70,10 +70,10 @@ async def test_a_viewer_sees_no_tag_controls_and_is_refused(app, ctx):
     page = await b.text(await b.get("/hosts/t-4"))
     assert "/tags" not in page and "Run a collector task" not in page
     assert (await b.post("/hosts/t-4/tags", form(b.csrf, tags="x"))).status_code == 403
-    assert (await b.post("/hosts/t-4/tags/remove", form(b.csrf, tag="keep"))).status_code == 403
+    assert (await b.post("/hosts/t-4/tags/remove/keep", form(b.csrf))).status_code == 403
     assert ctx.store.get_agent("t-4")["tags"] == ["keep"]
     denied = audit_entries(ctx.store, username="viewer", outcome="denied")
-    assert [e["action"] for e in denied] == ["agents.remove_tag", "agents.add_tags"]
+    assert [(e["action"], e["target"]) for e in denied] == [("agents.remove_tag", "t-4/keep"), ("agents.add_tags", "t-4")]
 
 
 async def test_revoke_fails_the_agents_open_subtasks_as_the_apis_delete_does(app, ctx):
