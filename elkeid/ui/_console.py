@@ -10,11 +10,9 @@ become error pages here like the console's own errors.
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 from urllib.parse import urlencode
 
 import anyio
@@ -28,15 +26,14 @@ from elkeid.server.store import Conflict, NotFound, StoreError
 
 from ._feed import LiveFeed
 from ._monitor import ConsoleMonitor
-from ._nav import NAV, allowed, visible
+from ._nav import NAV, visible
 from ._secret import SECRET_FILE, load_or_create_secret
 from ._sessions import MISSING, SESSION_COOKIE, ConsoleSettings, Session, Sessions
 from ._static import StaticFile, load_static
 from ._templates import make_environment
 from ._throttle import LoginThrottle
 from ._taskwatch import TaskWatch
-from .errors import (ActionRefused, ConsoleError, CsrfRejected, Forbidden, NotLoggedIn, StoreUnavailable,
-                     TooManyAttempts)  # fmt: skip
+from .errors import ActionRefused, ConsoleError, CsrfRejected, NotLoggedIn, StoreUnavailable, TooManyAttempts
 
 log = logging.getLogger(__name__)
 
@@ -110,23 +107,6 @@ def session() -> Session:
     return g.console_session
 
 
-def requires(role: str) -> Callable:
-    """View decorator: the session's user has at least ``role`` (the server refuses, not just the page)."""
-
-    def wrap(fn: Callable[..., Awaitable]) -> Callable[..., Awaitable]:
-        @functools.wraps(fn)
-        async def inner(*args, **kwargs):
-            s = session()
-            if not allowed(s.role, role):
-                log.warning("console: %s (%s) was refused %s %s", s.username, s.role, request.method, request.path)
-                raise Forbidden(f"your role ({s.role}) may not do this; it needs {role} or higher")
-            return await fn(*args, **kwargs)
-
-        return inner
-
-    return wrap
-
-
 def may(endpoint: str) -> bool:
     """Whether the session's user may call the API's ``endpoint`` (the route's own role check),
     so pages show only the controls the server would accept."""
@@ -176,7 +156,6 @@ def render(template: str, http_status: int = 200, **values) -> Response:
         nav=visible(s.role) if s else [],
         all_pages=NAV,
         csrf_token=s.csrf_token if s else "",
-        allowed=allowed,
         may=may,
         url_for=url_for,
         static=lambda name: url_for("console.static", name=name, v=c.static[name].digest),
