@@ -9,6 +9,7 @@ from quart import g, redirect, request, url_for
 
 from elkeid.server.manager import WeakPassword, hash_password, verify_password
 
+from ._actions import audited
 from ._console import bp, clear_cookie, console, local_path, render, session, set_session_cookie
 from ._sessions import ENDED, IDLE, INVALID, LOGIN_COOKIE, SESSION_COOKIE
 from .errors import TooManyAttempts
@@ -46,10 +47,12 @@ async def login():
 
 
 @bp.post("/login")
+@audited("api.login")
 async def login_submit():
     c = console()
     form = await request.form
     username = form.get("username", "")[: MAX_USERNAME + 1]
+    g.audit_user = username  # the audit log names who tried, as the API's login does
     password = form.get("password", "")
     next_path = local_path(form.get("next"))
     nonce = request.cookies.get(LOGIN_COOKIE, "")
@@ -83,6 +86,7 @@ async def login_submit():
 
 
 @bp.post("/logout")
+@audited("api.logout")
 async def logout():
     s = session()
     await anyio.to_thread.run_sync(console().sessions.close, s)
@@ -104,6 +108,7 @@ def _account_page(status: int = 200, error: str = ""):
 
 
 @bp.post("/account/password")
+@audited("api.change_own_password")
 async def change_password():
     c, s = console(), session()
     form = await request.form

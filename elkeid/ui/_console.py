@@ -4,33 +4,36 @@ Every console request passes :func:`_authenticate`: it resolves the session
 cookie and, for any method but GET/HEAD, checks the session's CSRF token (form
 field ``csrf_token`` or header ``X-CSRF-Token``), so no mutating route can
 forget it. The login form, which has no session yet, checks its own token.
+Refusals of the manager's routes, which views call in process (``_actions``),
+become error pages here like the console's own errors.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 from urllib.parse import urlencode
 
 import anyio
 from jinja2 import Environment
 from quart import Blueprint, Quart, Response, current_app, g, redirect, request, url_for
+from werkzeug.exceptions import HTTPException
 
 from elkeid import __version__
-from elkeid.server.store import StoreError
+from elkeid.server.manager import ApiError, accept_packages_at, role_allows
+from elkeid.server.store import Conflict, NotFound, StoreError
 
 from ._feed import LiveFeed
 from ._monitor import ConsoleMonitor
-from ._nav import NAV, allowed, visible
+from ._nav import NAV, visible
 from ._secret import SECRET_FILE, load_or_create_secret
 from ._sessions import MISSING, SESSION_COOKIE, ConsoleSettings, Session, Sessions
 from ._static import StaticFile, load_static
 from ._templates import make_environment
 from ._throttle import LoginThrottle
-from .errors import ConsoleError, CsrfRejected, Forbidden, NotLoggedIn, StoreUnavailable, TooManyAttempts
+from ._taskwatch import TaskWatch
+from .errors import ActionRefused, ConsoleError, CsrfRejected, NotLoggedIn, StoreUnavailable, TooManyAttempts
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,10 @@ SERVICES = "elkeid.services"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Endpoints served without a session (the login form checks its own CSRF token).
 PUBLIC_ENDPOINTS = frozenset({"console.login", "console.login_submit", "console.static"})
+#: A fetch by the page's own script (a live refresh), not a person: it does not count as activity.
+BACKGROUND_HEADER = "X-Elkeid-Background"
+#: The components page's upload form takes plugin packages (a larger body than other requests).
+UPLOAD_PATH = "/components/upload"
 #: No script or style but our own files; nothing may frame the console.
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")  # fmt: skip
@@ -54,6 +61,7 @@ class Console:
     sessions: Sessions
     feed: LiveFeed
     monitor: ConsoleMonitor
+    tasks: TaskWatch
     env: Environment
     static: dict[str, StaticFile]
     user_throttle: LoginThrottle
@@ -66,7 +74,7 @@ def install_console(app: Quart, ctx, settings: ConsoleSettings | None = None) ->
     Raises:
         elkeid.ui.SecretFileError: the session secret under the data directory is unusable.
     """
-    from . import _account, _live, _pages  # noqa: F401 - their routes join bp
+    from . import _account, _actions, _admin, _components, _hostactions, _live, _pages, _tasks  # noqa: F401
 
     settings = settings or ConsoleSettings()
     secret = load_or_create_secret(ctx.config.data_dir / SECRET_FILE)
@@ -77,14 +85,17 @@ def install_console(app: Quart, ctx, settings: ConsoleSettings | None = None) ->
         sessions=Sessions(ctx.store, secret, settings),
         feed=feed,
         monitor=ConsoleMonitor(ctx, feed),
+        tasks=TaskWatch(ctx, feed),
         env=make_environment(),
         static=load_static(),
         user_throttle=LoginThrottle(settings.login_failures_per_user, settings.login_window),
         address_throttle=LoginThrottle(settings.login_failures_per_address, settings.login_window),
     )
     app.extensions[EXTENSION] = console
-    app.extensions.setdefault(SERVICES, []).append(console.monitor.run)
+    app.extensions.setdefault(SERVICES, []).extend((console.monitor.run, console.tasks.run))
     app.register_blueprint(bp)
+    _actions.check_actions(app)
+    accept_packages_at("POST", UPLOAD_PATH)
     return console
 
 
@@ -96,21 +107,11 @@ def session() -> Session:
     return g.console_session
 
 
-def requires(role: str) -> Callable:
-    """View decorator: the session's user has at least ``role`` (the server refuses, not just the page)."""
-
-    def wrap(fn: Callable[..., Awaitable]) -> Callable[..., Awaitable]:
-        @functools.wraps(fn)
-        async def inner(*args, **kwargs):
-            s = session()
-            if not allowed(s.role, role):
-                log.warning("console: %s (%s) was refused %s %s", s.username, s.role, request.method, request.path)
-                raise Forbidden(f"your role ({s.role}) may not do this; it needs {role} or higher")
-            return await fn(*args, **kwargs)
-
-        return inner
-
-    return wrap
+def may(endpoint: str) -> bool:
+    """Whether the session's user may call the API's ``endpoint`` (the route's own role check),
+    so pages show only the controls the server would accept."""
+    s = g.get("console_session")
+    return s is not None and role_allows(s.role, endpoint)
 
 
 def set_session_cookie(response: Response, value: str) -> None:
@@ -155,7 +156,7 @@ def render(template: str, http_status: int = 200, **values) -> Response:
         nav=visible(s.role) if s else [],
         all_pages=NAV,
         csrf_token=s.csrf_token if s else "",
-        allowed=allowed,
+        may=may,
         url_for=url_for,
         static=lambda name: url_for("console.static", name=name, v=c.static[name].digest),
         version=__version__,
@@ -197,7 +198,8 @@ async def _finish(response: Response) -> Response:
     if request.endpoint != "console.static":
         response.headers["Cache-Control"] = "no-store"
     s = g.get("console_session")
-    if s is not None and not g.get("console_cookie_set") and request.endpoint != "console.live":
+    if (s is not None and not g.get("console_cookie_set") and request.endpoint != "console.live"
+            and BACKGROUND_HEADER not in request.headers):  # fmt: skip
         if console().sessions.needs_refresh(s):
             set_session_cookie(response, console().sessions.cookie_value(s))
     return response
@@ -212,6 +214,26 @@ async def _console_error(exc: ConsoleError):
     if isinstance(exc, TooManyAttempts):
         response.headers["Retry-After"] = str(exc.retry_after)
     return response
+
+
+@bp.errorhandler(ApiError)
+async def _api_error(exc: ApiError):
+    return await _console_error(ActionRefused(exc.message, exc.status))
+
+
+@bp.errorhandler(NotFound)
+async def _not_found(exc: NotFound):
+    return await _console_error(ActionRefused(str(exc), 404))
+
+
+@bp.errorhandler(Conflict)
+async def _conflict(exc: Conflict):
+    return await _console_error(ActionRefused(str(exc), 409))
+
+
+@bp.errorhandler(HTTPException)
+async def _http_error(exc: HTTPException):
+    return await _console_error(ActionRefused(exc.description or exc.name, exc.code or 500))
 
 
 @bp.errorhandler(StoreError)

@@ -58,6 +58,10 @@ class LiveFeed:
     def __len__(self) -> int:
         return len(self._listeners)
 
+    def listening(self, topic: str) -> bool:
+        """Whether anyone listens to ``topic`` now (producers that poll may skip work otherwise)."""
+        return any(topic in topics for topics in self._listeners.values())
+
     @property
     def full(self) -> bool:
         return self._closed or len(self._listeners) >= self._max

@@ -10,6 +10,8 @@ import math
 import time
 from typing import Any
 
+from elkeid import datatypes
+
 DASH = "—"
 _BINARY_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
@@ -110,6 +112,13 @@ def ago(value: Any, now: float | None = None) -> str:
     return f"{duration(delta)} ago" if delta > 0 else f"in {duration(delta)}"
 
 
+def type_name(value: Any) -> str:
+    """A data_type number with its declared name: ``collector_result (5100)``; unknown ones as given."""
+    number = _number(value)
+    dt = datatypes.get(int(number)) if number is not None and number == int(number) else None
+    return f"{dt.name} ({dt.number})" if dt else _raw(value)
+
+
 FILTERS = {
     "size": size,
     "byte_rate": byte_rate,
@@ -119,4 +128,5 @@ FILTERS = {
     "when": when,
     "duration": duration,
     "ago": ago,
+    "type_name": type_name,
 }

@@ -30,13 +30,10 @@ NAV: tuple[NavItem, ...] = (
             missing="Alerts come from the rule engine, which this server does not run yet."),
     NavItem("rules", "Rules", "/rules", None,
             missing="Rules are managed by the rule engine, which this server does not run yet."),
-    NavItem("tasks", "Tasks", "/tasks", None,
-            missing="Tasks need the manager's task API, which this server does not offer yet."),
-    NavItem("users", "Users", "/users", None, min_role="admin",
-            missing="User management needs the manager's users API, which this server does not offer yet; "
-                    "use `elkeid user add` and `elkeid user passwd` meanwhile."),
-    NavItem("audit", "Audit", "/audit", None, min_role="admin",
-            missing="The audit log needs the manager's audit API, which this server does not offer yet."),
+    NavItem("tasks", "Tasks", "/tasks", "console.tasks"),
+    NavItem("components", "Components", "/components", "console.components"),
+    NavItem("users", "Users", "/users", "console.users", min_role="admin"),
+    NavItem("audit", "Audit", "/audit", "console.audit", min_role="admin"),
     NavItem("account", "Account", "/account", "console.account"),
 )  # fmt: skip
 

@@ -1,4 +1,4 @@
-"""Overview, hosts and host pages, the revoke action, and the pages still to come."""
+"""Overview, hosts and host pages, and the pages still to come."""
 
 from __future__ import annotations
 
@@ -7,16 +7,18 @@ import re
 import time
 
 import anyio
-from quart import redirect, request, url_for
+from quart import request
 
 from elkeid import datatypes
 from elkeid.server.store import NotFound
 
 from . import _charts
-from ._console import bp, console, render, requires, session
+from ._actions import act
+from ._console import bp, console, render, session
 from ._health import host_problems
 from ._hosts import STATUS_LABELS, HostQuery, facets, host_status, paginate, select_hosts, status_counts
 from ._nav import NAV, allowed
+from ._taskform import COLLECTOR_TYPES
 from .errors import FeatureUnavailable, Forbidden, PageNotFound
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,10 @@ PLUGIN_COLUMNS = (("pversion", "text"), ("pid", "text"), ("cpu", "percent"), ("r
                   ("du", "size"), ("start_time", "when"))  # fmt: skip
 
 
+_HOST_NOTICES = {"tagged": "Tags changed; the host receives its new plugin set at once.",
+                 "untagged": "Tag removed; the host receives its new plugin set at once."}
+
+
 def _live_ids() -> set[str]:
     return set(console().ctx.hub.agent_ids())
 
@@ -85,7 +91,7 @@ async def hosts():
                   pages=pages, facets=facets(agents), status_labels=STATUS_LABELS)  # fmt: skip
 
 
-async def _agent(agent_id: str) -> dict:
+async def agent_or_404(agent_id: str) -> dict:
     if not _AGENT_ID_RE.match(agent_id):
         raise PageNotFound(f"no host has the id {agent_id[:64]!r}")
     try:
@@ -97,7 +103,7 @@ async def _agent(agent_id: str) -> dict:
 @bp.get("/hosts/<agent_id>")
 async def host(agent_id: str):
     c = console()
-    agent = await _agent(agent_id)
+    agent = await agent_or_404(agent_id)
     now = time.time()
     status = host_status(agent, _live_ids(), now)
     tab = request.args.get("tab", ASSET_TABS[0][0])
@@ -108,27 +114,11 @@ async def host(agent_id: str):
     other = sorted((k, v) for k, v in hb.items() if k not in declared)
     plugins = sorted(agent["plugins"], key=lambda p: p["name"])
     problems = host_problems(agent, status, plugins, c.monitor.signals.get(agent_id), now)
+    desired = (await act("agents.get_agent_config", aid=agent["id"]))["configs"]
     return render("host.html", active="hosts", agent=agent, host_status=status, status_labels=STATUS_LABELS,
                   groups=HEARTBEAT_GROUPS, other_fields=other, plugins=plugins, plugin_columns=PLUGIN_COLUMNS,
-                  problems=problems, asset_tabs=ASSET_TABS, tab=tab, revoked=bool(request.args.get("revoked")))  # fmt: skip
-
-
-@bp.get("/hosts/<agent_id>/revoke")
-@requires("admin")
-async def revoke_confirm(agent_id: str):
-    agent = await _agent(agent_id)
-    return render("revoke.html", active="hosts", agent=agent)
-
-
-@bp.post("/hosts/<agent_id>/revoke")
-@requires("admin")
-async def revoke(agent_id: str):
-    c = console()
-    agent = await _agent(agent_id)
-    serials = await anyio.to_thread.run_sync(c.ctx.store.revoke_agent, agent["id"])
-    c.ctx.hub.disconnect(agent["id"], "certificate revoked by an administrator")
-    log.warning("console: %s revoked agent %s (%d certificate(s))", session().username, agent["id"], len(serials))
-    return redirect(url_for("console.host", agent_id=agent["id"], revoked=1))
+                  problems=problems, asset_tabs=ASSET_TABS, tab=tab, revoked=bool(request.args.get("revoked")),
+                  desired=desired, collector_types=COLLECTOR_TYPES, notice=_HOST_NOTICES.get(request.args.get("done", ""), ""))  # fmt: skip
 
 
 def _coming(key: str):

@@ -10,6 +10,7 @@
     ├── FeatureUnavailable (501)  the server has no data for this page yet
     ├── StoreUnavailable (503) the database failed while serving a page
     ├── LiveFeedBusy (503)     too many live-feed listeners; the browser retries
+    ├── ActionRefused (4xx)    the manager refused an action (bad value, role, not found, conflict)
     └── SecretFileError        the console's signing secret cannot be read or written safely
 """
 
@@ -65,6 +66,18 @@ class StoreUnavailable(ConsoleError):
 
 class LiveFeedBusy(ConsoleError):
     status, title = 503, "Live feed busy"
+
+
+class ActionRefused(ConsoleError):
+    """The manager's route refused what a console form asked (its status and message)."""
+
+    TITLES = {400: "Bad request", 401: "Not logged in", 403: "Not allowed", 404: "Not found", 409: "Conflict",
+              413: "Too large", 429: "Too many attempts"}  # fmt: skip
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+        self.title = self.TITLES.get(status, "Request refused" if status < 500 else "Internal error")
 
 
 class SecretFileError(ConsoleError):

@@ -3,9 +3,10 @@ whose records carry whatever hostile strings a test wants."""
 
 from __future__ import annotations
 
+import queue
 import subprocess
 import sys
-import threading
+import time
 from pathlib import Path
 
 import grpc
@@ -42,28 +43,47 @@ class ScriptedAgent:
     """An enrolled agent identity holding a real mTLS stream open while a test looks at the console.
 
     It sends one batch (host fields and ``records``), waits for the server's ack, and keeps
-    the stream until :meth:`close`, so the host shows online.
+    the stream until :meth:`close`, so the host shows online. :meth:`answer_task` waits for
+    a Task the server pushes and answers it with whatever fields a test wants.
     """
 
     def __init__(self, server, agent_id: str, *, hostname: str, records: list[transfer_pb2.EncodedRecord]) -> None:
         key, cert = enroll_identity(server, agent_id)
         self._channel = channel(server, key, cert)
+        self.agent_id = agent_id
         pd = transfer_pb2.PackagedData(agent_id=agent_id, seq=1, hostname=hostname, version="test",
                                        product="scripted", intranet_ipv4=["10.9.8.7"])  # fmt: skip
         pd.records.extend(records)
-        self._done = threading.Event()
+        self._outbox: queue.Queue[transfer_pb2.PackagedData | None] = queue.Queue()
+        self._outbox.put(pd)
+        self._seq = 1
 
         def requests():
-            yield pd
-            self._done.wait(120)
+            while (item := self._outbox.get(timeout=180)) is not None:
+                yield item
 
         self._call = transfer_pb2_grpc.TransferStub(self._channel).Transfer(requests(), timeout=180)
         # The server may push the plugin config set before it acknowledges.
         first = next(c for c in self._call if c.ack_seq)
         assert first.ack_seq == 1, first
 
+    def answer_task(self, fields: dict[str, str], timeout: float = 30) -> transfer_pb2.Task:
+        """Wait for the next Task, answer it with a record of its data_type carrying its token and ``fields``."""
+        deadline = time.monotonic() + timeout
+        for command in self._call:
+            if command.HasField("task") and command.task.token:
+                task = command.task
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError("no task came")
+        self._seq += 1
+        pd = transfer_pb2.PackagedData(agent_id=self.agent_id, seq=self._seq, hostname="", version="test")
+        pd.records.append(_record(task.data_type, token=task.token, **fields))
+        self._outbox.put(pd)
+        return task
+
     def close(self) -> None:
-        self._done.set()
+        self._outbox.put(None)
         self._call.cancel()
         self._channel.close()
 

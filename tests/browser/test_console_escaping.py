@@ -91,3 +91,52 @@ def test_hostile_heartbeats_plugins_and_driver_reports(server, open_tab):
         tab.assert_clean()
     finally:
         scripted.close()
+
+
+def test_hostile_task_results_and_audit_entries(server, open_tab):
+    aid = f"answers-{uuid.uuid4()}"
+    scripted = ScriptedAgent(server, aid, hostname=HOSTNAME, records=[])
+    try:
+        tab = open_tab()
+        tab.login("admin", server.admin_password)
+        page = tab.page
+        # A task chosen on the hosts page, for the scripted agent, which answers with markup.
+        tab.goto(f"/hosts?q={aid}", "hosts list: tick the host")
+        page.check(f'tr[data-agent-id="{aid}"] input[name=agent_id]')
+        tab.follow("form#choose-hosts button[type=submit]", "new task for the host ticked")
+        assert page.locator("ul.chosen .hostname").text_content() == HOSTNAME
+        _no_injected_markup(tab)
+        page.check("input[name=kind][value=driver]")
+        tab.follow("form.task-form button[type=submit]", "driver task created")
+        task_id = page.url.rsplit("/", 1)[-1]
+        snapshots = f'[{{"data_type": 5050, "count": 1, "status": "failed", "msg": "{ATTR.replace(chr(34), "")}"}}]'
+        task = scripted.answer_task({"status": "error", "msg": SCRIPT, ATTR: SCRIPT, "snapshots": snapshots})
+        assert task.object_name == "driver" and task.data_type == 902
+        page.wait_for_selector(f'table.results tr[data-agent-id="{aid}"] .state-failed', timeout=30_000)
+        tab.snap("hostile task result, live")
+        row = page.locator(f'table.results tr[data-agent-id="{aid}"]')
+        assert row.locator("a.hostname").text_content() == HOSTNAME
+        assert row.locator("td.msg").text_content() == SCRIPT
+        pairs = row.locator(".detail").evaluate_all(
+            "els => els.map(e => [e.querySelector('.key').textContent, e.querySelector('.value').textContent])")
+        assert [ATTR, SCRIPT] in pairs
+        assert "><img src=x onerror=alert(2)>" in row.locator("table.snapshots").text_content()
+        _no_injected_markup(tab)
+        tab.goto(f"/tasks/{task_id}", "hostile task result, reloaded")
+        _no_injected_markup(tab)
+
+        # Audit entries whose user and target are markup (a failed API login, a refused API call).
+        with server.client() as c:
+            assert c.post("/api/v1/login", json={"username": SCRIPT, "password": "x" * 8}).status_code in (400, 401)
+        with server.api() as api:
+            assert api.delete(f"/api/v1/agents/{aid}/tags/{ATTR}").status_code == 400
+        tab.goto("/audit?action=api.login", "audit: the hostile login")
+        assert SCRIPT in page.locator("td.audit-user").all_text_contents()
+        _no_injected_markup(tab)
+        tab.goto("/audit?action=agents.remove_tag", "audit: the hostile target")
+        assert page.locator("td.audit-target").first.text_content() == f"{aid}/{ATTR}"
+        _no_injected_markup(tab)
+        page.wait_for_timeout(500)
+        tab.assert_clean()
+    finally:
+        scripted.close()

@@ -54,15 +54,30 @@ async def record(response: Response) -> Response:
     if request.method not in STATE_CHANGING or not request.path.startswith(AUDITED_PREFIX):
         return response
     user = g.get("user")
+    await audit_call(request.endpoint or "unrouted", user["username"] if user else g.get("audit_user", ""),
+                     response.status_code)  # fmt: skip
+    return response
+
+
+async def audit_call(action: str, username: str, status: int) -> None:
+    """Write the audit entry of the current request as ``action`` (an API endpoint name).
+
+    Target and detail come from the route (``g.audit_target``, ``g.audit_detail``),
+    else from the path arguments of an in-process call (:func:`~._inprocess.call_route`)
+    or of the request. Method, path and address are the request's own: an action taken
+    through the console reads the same as through the API but for its path.
+    A failure to write is logged, never raised (the action has happened).
+    """
     view_args = request.view_args or {}
+    target = g.get("audit_target") or g.get("audit_default_target") or "/".join(str(v) for v in view_args.values())
     entry = {
-        "username": user["username"] if user else g.get("audit_user", ""),
-        "action": request.endpoint or "unrouted",
+        "username": username,
+        "action": action,
         "method": request.method,
         "path": request.path,
-        "target": str(g.get("audit_target") or "/".join(str(v) for v in view_args.values())),
-        "status": response.status_code,
-        "outcome": outcome_of(response.status_code),
+        "target": str(target),
+        "status": status,
+        "outcome": outcome_of(status),
         "source_ip": request.remote_addr or "",
         "detail": g.get("audit_detail") or {},
     }
@@ -70,7 +85,6 @@ async def record(response: Response) -> Response:
         await anyio.to_thread.run_sync(lambda: current_app.extensions["elkeid"].store.add_audit(**entry))
     except Exception:  # noqa: BLE001 - the call has happened; losing its log line must not hide that
         log.exception("could not write the audit log entry %r", entry)
-    return response
 
 
 @bp.get("/audit")

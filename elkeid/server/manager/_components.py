@@ -175,9 +175,19 @@ async def delete_assignment(assignment_id: int):
     return {"ok": True}
 
 
+#: (method, path) of every route that takes a plugin package: the API's upload, and
+#: those other front ends register with :func:`accept_packages_at` (the console's form).
+PACKAGE_ROUTES = {("POST", UPLOAD_PATH)}
+
+
+def accept_packages_at(method: str, path: str) -> None:
+    """Let ``method path`` take a body as large as a plugin package (a multipart upload form)."""
+    PACKAGE_ROUTES.add((method.upper(), path))
+
+
 def max_body_for(method: str, path: str) -> int | None:
-    """A larger body limit for the package upload than for every other request."""
-    if method == "POST" and path == UPLOAD_PATH:
+    """A larger body limit for package uploads than for every other request."""
+    if (method, path) in PACKAGE_ROUTES:
         return MAX_PACKAGE_BYTES + 1024 * 1024
     return None
 

@@ -1,5 +1,6 @@
 // Elkeid console: the live feed (Server-Sent Events) and CSRF-protected fetches.
-// Every value from the server is written with textContent, never as HTML.
+// Every value from the server is written with textContent, never as HTML; the one exception is
+// a page re-reading its own [data-fragment] parts from the server (escaped there, as on a reload).
 "use strict";
 (function () {
   var handlers = {};
@@ -93,10 +94,118 @@
     if (newcomer && notice) { notice.hidden = false; }
   }
 
+  // --- tasks: status, progress and counts; the results table is re-read when they move ---
+  var TASK_ID = /^[0-9a-f]{32}$/;
+  var TASK_STATUS = /^[a-z_]+$/;
+  var DONE_STATES = ["succeeded", "failed", "timed_out", "cancelled"];
+  var taskCounts = {};
+  var refreshTimer = null;
+  var REFRESH_GAP = 1500;
+
+  function taskKey(status, counts) { return JSON.stringify([status, counts]); }
+
+  // What the page was rendered with, so a snapshot that differs refreshes it.
+  function knownTasks() {
+    document.querySelectorAll("[data-task][data-task-state]").forEach(function (el) {
+      try {
+        var state = JSON.parse(el.getAttribute("data-task-state"));
+        taskCounts[el.getAttribute("data-task")] = taskKey(state.status, state.counts);
+      } catch (e) { /* a malformed attribute only costs one refresh */ }
+    });
+  }
+
+  function tasksHandler(data) {
+    (data.items || []).forEach(function (item) {
+      if (!TASK_ID.test(item.id) || !item.counts) { return; }
+      var key = taskKey(item.status, item.counts);
+      var moved = item.id in taskCounts && taskCounts[item.id] !== key;
+      taskCounts[item.id] = key;
+      var scopes = document.querySelectorAll('[data-task="' + item.id + '"]');
+      scopes.forEach(function (scope) {
+        scope.querySelectorAll("[data-task-count]").forEach(function (el) {
+          var n = item.counts[el.getAttribute("data-task-count")];
+          if (typeof n === "number") { el.textContent = numbers.format(n); }
+        });
+        var done = DONE_STATES.reduce(function (sum, s) { return sum + (item.counts[s] || 0); }, 0);
+        scope.querySelectorAll("[data-task-progress]").forEach(function (el) {
+          el.setAttribute("max", String(item.total));
+          el.setAttribute("value", String(done));
+        });
+        scope.querySelectorAll("[data-task-done]").forEach(function (el) { el.textContent = numbers.format(done); });
+        if (TASK_STATUS.test(item.status)) {
+          scope.querySelectorAll("[data-task-status]").forEach(function (el) {
+            el.textContent = item.status;
+            el.className = "task-status task-" + item.status;
+          });
+          if (item.status !== "running") {
+            scope.querySelectorAll("[data-task-running]").forEach(function (el) { el.hidden = true; });
+          }
+          if (typeof item.finished_at === "number") {
+            var at = new Date(item.finished_at * 1000).toISOString().slice(0, 19).replace("T", " ") + " UTC";
+            scope.querySelectorAll("[data-task-finished]").forEach(function (el) { el.textContent = at; });
+          }
+        }
+      });
+      document.querySelectorAll('[data-task-ref="' + item.id + '"][data-task-count]').forEach(function (el) {
+        var n = item.counts[el.getAttribute("data-task-count")];
+        if (typeof n === "number") { el.textContent = numbers.format(n); }
+      });
+      if (moved && document.querySelector('[data-fragment-task="' + item.id + '"]')) {
+        scheduleRefresh();
+      }
+    });
+  }
+
+  // Re-read this page and swap in its fresh [data-fragment] parts: the server's own escaped
+  // rendering, as a reload would show. Marked as background, so it does not keep the session alive.
+  function scheduleRefresh() {
+    if (refreshTimer) { return; }
+    refreshTimer = setTimeout(function () {
+      fetch(location.href, {credentials: "same-origin", headers: {"X-Elkeid-Background": "1"}})
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          refreshTimer = null;
+          if (html === null) { return; }
+          var fresh = new DOMParser().parseFromString(html, "text/html");
+          document.querySelectorAll("[data-fragment]").forEach(function (el) {
+            var name = el.getAttribute("data-fragment");
+            var next = fresh.querySelector('[data-fragment="' + name.replace(/[^a-z-]/g, "") + '"]');
+            if (next) { el.replaceWith(document.importNode(next, true)); }
+          });
+        })
+        .catch(function () { refreshTimer = null; });
+    }, REFRESH_GAP);
+  }
+
+  // --- forms: radio groups that show their chosen part; "tick all" boxes -------------
+  function switches() {
+    document.querySelectorAll("[data-switch]").forEach(function (group) {
+      var name = group.getAttribute("data-switch");
+      function update() {
+        var checked = group.querySelector('input[name="' + name + '"]:checked');
+        group.querySelectorAll("[data-when]").forEach(function (part) {
+          part.hidden = !checked || part.getAttribute("data-when") !== name + "=" + checked.value;
+        });
+      }
+      group.addEventListener("change", update);
+      update();
+    });
+    document.querySelectorAll("[data-check-all]").forEach(function (box) {
+      var name = box.getAttribute("data-check-all");
+      box.addEventListener("change", function () {
+        document.querySelectorAll('input[type="checkbox"][name="' + name + '"]').forEach(function (el) {
+          el.checked = box.checked;
+        });
+      });
+    });
+  }
+
   window.elkeid = {post: post, on: on, csrfToken: csrfToken};
 
   document.addEventListener("DOMContentLoaded", function () {
     if (document.querySelector('[data-live~="hosts"]')) { on("hosts", hostsHandler); }
+    if (document.querySelector('[data-live~="tasks"]')) { knownTasks(); on("tasks", tasksHandler); }
+    switches();
     connect();
   });
   window.addEventListener("pagehide", function () { if (source) { source.close(); } });

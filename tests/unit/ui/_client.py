@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 from dataclasses import dataclass
 from pathlib import Path
 
 from quart import Quart
+from werkzeug.datastructures import MultiDict
 
 from elkeid.config import ServerConfig
+from elkeid.pki import ServerPKI
 from elkeid.server import ServerContext
 from elkeid.server.ac import AgentHub
-from elkeid.server.manager import hash_password
+from elkeid.server.manager import BUILTIN_PLUGINS, Manager, hash_password
 from elkeid.server.pipeline import BatchWriter
 from elkeid.server.store import Store
 
@@ -27,8 +30,12 @@ def make_context(data_dir: Path, db_url: str | None = None) -> ServerContext:
         if role not in _HASHES:
             _HASHES[role] = hash_password(password)
         store.add_user(role, _HASHES[role], role)
-    return ServerContext(config=ServerConfig(data_dir=data_dir), pki=None, store=store, hub=AgentHub(),
-                         writer=BatchWriter(store))  # fmt: skip
+    store.ensure_builtin_components(BUILTIN_PLUGINS)
+    pki = ServerPKI.load_or_create(data_dir / "pki", ["localhost"])  # EC keys: quick to make
+    ctx = ServerContext(config=ServerConfig(data_dir=data_dir), pki=pki, store=store, hub=AgentHub(),
+                        writer=BatchWriter(store), https_port=8443)  # fmt: skip
+    ctx.manager = Manager(ctx)  # its parts, not its tasks: routes reach ctx.manager.configs / .tasks
+    return ctx
 
 
 def close_context(ctx: ServerContext) -> None:
@@ -60,6 +67,9 @@ class Browser:
         return await self.client.get(path, scheme="https", **kw)
 
     async def post(self, path: str, form: dict | None = None, **kw):
+        if isinstance(form, MultiDict):  # the test client's urlencode would keep one value per name
+            return await self.client.post(path, data=urlencode(list(form.items(multi=True))), scheme="https",
+                                          headers={"Content-Type": "application/x-www-form-urlencoded"}, **kw)  # fmt: skip
         return await self.client.post(path, form=form or {}, scheme="https", **kw)
 
     async def text(self, response) -> str:
@@ -98,3 +108,26 @@ def add_agent(store: Store, agent_id: str, *, hostname: str = "", heartbeat: dic
 
         with store.session() as s, s.begin():
             s.get(Agent, agent_id).tags = list(tags)
+
+
+def form(csrf: str, *pairs: tuple[str, str], **fields: str) -> MultiDict:
+    """A form body with repeated fields allowed (``("agent_id", "a"), ("agent_id", "b")``)."""
+    return MultiDict([("csrf_token", csrf), *pairs, *fields.items()])
+
+
+def bearer(store: Store, username: str) -> dict[str, str]:
+    """Headers for an API call as ``username`` (a fresh API token)."""
+    token, _ = store.issue_api_token(username, 3600)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def audit_entries(store: Store, **filters) -> list[dict]:
+    """The audit log, newest first."""
+    from elkeid.server.store import AuditFilter
+
+    return store.list_audit(AuditFilter(**filters), limit=1000)[0]
+
+
+def same_action(entry: dict) -> tuple:
+    """What an audit entry says about the action, whichever front end took it (not how it arrived)."""
+    return entry["username"], entry["action"], entry["target"], entry["outcome"], entry["detail"]

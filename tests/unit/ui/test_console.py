@@ -106,3 +106,26 @@ def test_local_path_refuses_other_sites():
     for bad in ("https://evil.example/", "//evil.example/", "/\\evil.example", "/\t/evil.example", "/\n/evil.example",
                 "/ /x", "javascript:alert(1)", "", None):
         assert local_path(bad) == "/"
+
+
+async def test_a_pages_own_background_refresh_does_not_count_as_activity(browser, console):
+    from elkeid.ui import ConsoleSettings
+    from elkeid.ui._console import BACKGROUND_HEADER
+
+    await browser.login()
+    console.sessions.settings = ConsoleSettings(refresh_interval=0)  # re-sign on every page view
+    quiet = await browser.get("/tasks", headers={BACKGROUND_HEADER: "1"})
+    assert quiet.status_code == 200 and "Set-Cookie" not in quiet.headers
+    seen = await browser.get("/tasks")
+    assert SESSION_COOKIE in seen.headers["Set-Cookie"]
+
+
+async def test_refusals_and_http_errors_of_console_routes_are_pages(browser):
+    await browser.login()
+    r = await browser.get("/tasks/" + "f" * 32)  # the manager's 404 (NotFound from the store)
+    assert r.status_code == 404 and r.headers["Content-Type"].startswith("text/html")
+    assert "no task with id" in await browser.text(r)
+    r = await browser.get("/tasks/bad-id")  # the manager's ApiError
+    assert r.status_code == 404 and "<h1>Not found</h1>" in await browser.text(r)
+    r = await browser.post("/users", {"csrf_token": browser.csrf}, headers={"Content-Length": str(10**9)})
+    assert r.status_code == 413 and "<h1>Too large</h1>" in await browser.text(r)

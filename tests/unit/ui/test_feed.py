@@ -79,3 +79,11 @@ def test_sse_frames_keep_data_on_one_line():
     assert frame.startswith("event: hosts\ndata: ") and frame.endswith("\n\n")
     assert frame.count("\n") == 3
     assert json.loads(frame.split("data: ", 1)[1]) == {"hostname": "a\nb\r\n<script>"}
+
+
+async def test_producers_can_ask_whether_anyone_listens():
+    f = feed()
+    assert not f.listening("hosts")
+    with f.listen(["alerts"]):
+        assert f.listening("alerts") and not f.listening("hosts")
+    assert not f.listening("alerts")

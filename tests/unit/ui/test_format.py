@@ -32,3 +32,10 @@ def test_times():
     assert ago(400, now=100) == "in 5 min"
     assert ago(100, now=100.5) == "just now"
     assert ago(None) == DASH
+
+
+def test_type_name():
+    from elkeid.ui._format import type_name
+
+    assert type_name(5100) == "collector_result (5100)" and type_name("902") == "driver_control (902)"
+    assert type_name(424242) == "424242" and type_name("x") == "x" and type_name(None) == "—"
