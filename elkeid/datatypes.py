@@ -28,6 +28,7 @@ __all__ = [
     "FORMATS",
     "ENRICHMENT_FIELDS",
     "DataType",
+    "TASK_RESULT_TYPES",
     "Kind",
     "all_types",
     "by_name",
@@ -335,6 +336,11 @@ MALICIOUS_FILE = _define(6001, "malicious_file", Kind.PLUGIN, _SCAN, "malicious 
 MALICIOUS_PROCESS = _define(6002, "malicious_process", Kind.PLUGIN, f"{_SCAN} pid ppid argv uid", "malicious process")
 BASELINE_RESULT = _define(8000, "baseline_result", Kind.PLUGIN, (), "baseline check result")
 BASELINE_STATUS = _define(8010, "baseline_status", Kind.PLUGIN, "status msg token", "baseline task status")
+
+
+#: Records that report a task as done whatever the task's own data_type
+#: (a collector snapshot task of Elkeid's form has an asset type, its answer is 5100).
+TASK_RESULT_TYPES: frozenset[int] = frozenset({COLLECTOR_TASK_RESULT, SCAN_DONE, BASELINE_STATUS})
 
 
 def get(number: int) -> DataType | None:

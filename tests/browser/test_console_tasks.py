@@ -52,8 +52,8 @@ def test_a_collector_task_for_a_real_agent_from_the_console(server, open_tab, tm
         assert page.locator("[data-task-finished]").text_content().endswith(" UTC")  # updated live too
         tab.snap("collector task succeeded, live")
         row = page.locator(f'table.results tr[data-agent-id="{aid}"]')
-        # The answer is the first record carrying the task's token: the volume snapshot's marker
-        # (5101) or the collector's 5100 summary; either names the snapshot it made.
+        # The answer is the collector's 5100 summary (snapshot markers carry the token too,
+        # but do not settle the subtask); it names the snapshot it made.
         assert "volume (5058)" in row.text_content()
         assert page.locator("progress[data-task-progress]").get_attribute("value") == "1"
 

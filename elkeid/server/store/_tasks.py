@@ -15,6 +15,8 @@ from typing import Any, Collection, Iterable
 
 from sqlalchemy import and_, exists, func, or_, select, update
 
+from elkeid import datatypes
+
 from ._agent_filter import AgentFilter
 from ._models import Agent, Subtask, Task
 from ._text import no_nul
@@ -209,18 +211,25 @@ class TaskStore:
         """Match result records to subtasks by token; returns the tokens that matched.
 
         A token only matches a subtask of the agent that sent the record, so one
-        agent cannot answer for another. The first result wins; a result that
-        arrives after its subtask timed out still counts (it is the truth).
+        agent cannot answer for another. Only a record of the task's own
+        data_type or of a "task done" type (:data:`elkeid.datatypes.TASK_RESULT_TYPES`)
+        settles it: plugins also tag intermediate records with the token (the
+        collector's 5101 snapshot markers), which must not end the subtask. The
+        first settling result wins; one that arrives after its subtask timed out
+        still counts (it is the truth).
         """
         now = time.time() if now is None else now
         matched = []
         with self.session() as s, s.begin():
             for token, data_type, fields in results:
                 state, error = result_status(fields)
+                settles = [Subtask.token == token, Subtask.agent_id == agent_id,
+                           Subtask.status.in_(("created", "sent", "timed_out"))]  # fmt: skip
+                if data_type not in datatypes.TASK_RESULT_TYPES:
+                    settles.append(Subtask.task_id.in_(select(Task.id).where(Task.data_type == data_type)))
                 res = s.execute(
                     update(Subtask)
-                    .where(Subtask.token == token, Subtask.agent_id == agent_id,
-                           Subtask.status.in_(("created", "sent", "timed_out")))
+                    .where(*settles)
                     .values(status=state, error=error, finished_at=now,
                             result={"data_type": str(data_type), **_trim(fields)})
                 )  # fmt: skip

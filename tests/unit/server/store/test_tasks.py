@@ -140,3 +140,12 @@ def test_listing(store):
 )  # fmt: skip
 def test_result_status(fields, state):
     assert result_status(fields)[0] == state
+
+
+def test_only_the_tasks_own_type_or_a_done_type_settles_a_subtask(store):
+    """The collector tags its 5101 snapshot markers with the task's token; its 5100 answer settles."""
+    task = _task(store, AgentFilter(ids=("a0",)), object_name="collector", data_type=5051)
+    (sub,), _total = store.list_subtasks(task["id"])
+    token = sub["token"]
+    assert store.record_results("a0", [(token, 5101, {"status": "complete", "token": token})]) == []
+    assert store.record_results("a0", [(token, 5100, {"status": "succeed", "token": token})]) == [token]
