@@ -13,6 +13,7 @@ from elkeid.config import ServerConfig
 from elkeid.pki import ServerPKI, default_sans
 from elkeid.server import sd
 from elkeid.server.ac import AgentHub, FileExtServicer, TransferServicer, serve_grpc, watch_revocations
+from elkeid.server.assets import AssetInventory
 from elkeid.server.manager import Manager, create_app, generate_password, hash_password, serve_https
 from elkeid.server.pipeline import BatchWriter, run_retention
 from elkeid.server.store import Store
@@ -62,6 +63,8 @@ async def run_server(config: ServerConfig, *, task_status: TaskStatus[ServerCont
             await tg.start(writer.run)
             ctx.manager = Manager(ctx)  # task rollout and results, plugin config pushes
             await tg.start(ctx.manager.run)
+            ctx.assets = AssetInventory(ctx)  # inventory, change feed, derived change records
+            await tg.start(ctx.assets.run)
             await tg.start(run_retention, store, config.event_retention, config.event_max_rows)
             transfer = TransferServicer(store, hub, writer, max_batch_records=config.max_batch_records,
                                         max_agents=config.max_agents)  # fmt: skip
