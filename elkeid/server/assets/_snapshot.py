@@ -84,7 +84,7 @@ def plan_snapshot(policy: Policy, snap: Snapshot, existing: dict[str, StoredAsse
 
 def differing(policy: Policy, before: dict[str, str], after: dict[str, str]) -> list[str]:
     """Fields whose values differ, those the policy ignores left out, in the declared order."""
-    names = list(policy.spec.own_fields) + sorted(set(before) | set(after) - set(policy.spec.own_fields))
+    names = list(policy.spec.own_fields) + sorted((set(before) | set(after)) - set(policy.spec.own_fields))
     return [n for n in names if n not in policy.ignore and before.get(n) != after.get(n)]
 
 
