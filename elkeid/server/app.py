@@ -50,6 +50,7 @@ async def run_server(config: ServerConfig, *, task_status: TaskStatus[ServerCont
     pki = await anyio.to_thread.run_sync(ServerPKI.load_or_create, config.pki_dir, config.sans or default_sans())
     cluster_token = await anyio.to_thread.run_sync(sd.load_or_create_cluster_token, config.pki_dir)
     store = await anyio.to_thread.run_sync(open_store, config)
+    ctx = None
     try:
         new_password = await anyio.to_thread.run_sync(ensure_admin, store)
         if new_password is not None and not os.environ.get(ADMIN_PASSWORD_ENV):
@@ -85,6 +86,9 @@ async def run_server(config: ServerConfig, *, task_status: TaskStatus[ServerCont
                 tg.start_soon(run_local_agent, ctx)
             task_status.started(ctx)
     finally:
+        if ctx is not None:
+            for stream in ctx.derived:
+                stream.close()
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(store.mark_all_offline)
             store.close()
