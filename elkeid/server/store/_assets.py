@@ -154,7 +154,8 @@ class AssetStore:
 
     # --- reading the inventory ----------------------------------------------------------
     def _asset_select(self, q: AssetQuery) -> Select:
-        stmt = (select(Asset, Agent.hostname).join(Agent, Agent.id == Asset.agent_id)
+        # Columns, not ORM objects: a comparison search reads up to max_scan rows.
+        stmt = (select(*_ASSET_COLUMNS, Agent.hostname).join(Agent, Agent.id == Asset.agent_id)
                 .where(Asset.data_type == q.data_type, *q.agents.clauses(time.time()),
                        *(_condition(q, c) for c in q.conditions)))  # fmt: skip
         return stmt
@@ -176,20 +177,20 @@ class AssetStore:
                 sub = stmt.with_only_columns(Asset.agent_id).subquery()
                 total, hosts = s.execute(select(func.count(), func.count(func.distinct(sub.c.agent_id)))).one()
                 rows = s.execute(stmt.order_by(*order).offset(offset).limit(limit)).all()
-                return [_asset_dict(a, h) for a, h in rows], total, hosts, True
+                return [_asset_dict(r) for r in rows], total, hosts, True
             items, total, agents, scanned = [], 0, set(), 0
             result = s.execute(stmt.order_by(*order).limit(max_scan + 1).execution_options(yield_per=1000))
             try:  # a server-side cursor on PostgreSQL: closed even when we stop early
-                for asset, hostname in result:
+                for row in result:
                     scanned += 1
                     if scanned > max_scan:
                         return items, total, len(agents), False
-                    if not predicate(asset.fields):
+                    if not predicate(row.fields):
                         continue
                     if offset <= total < offset + limit:
-                        items.append(_asset_dict(asset, hostname))
+                        items.append(_asset_dict(row))
                     total += 1
-                    agents.add(asset.agent_id)
+                    agents.add(row.agent_id)
             finally:
                 result.close()
             return items, total, len(agents), True
@@ -272,9 +273,12 @@ class AssetStore:
             return s.scalar(stmt) or 0
 
 
-def _asset_dict(a: Asset, hostname: str | None) -> dict[str, Any]:
-    return {"agent_id": a.agent_id, "hostname": hostname or "", "data_type": a.data_type, "fields": a.fields,
-            "first_seen": a.first_seen, "last_seen": a.last_seen, "package_seq": a.package_seq}  # fmt: skip
+_ASSET_COLUMNS = (Asset.agent_id, Asset.data_type, Asset.fields, Asset.first_seen, Asset.last_seen, Asset.package_seq)
+
+
+def _asset_dict(row) -> dict[str, Any]:
+    return {"agent_id": row.agent_id, "hostname": row.hostname or "", "data_type": row.data_type, "fields": row.fields,
+            "first_seen": row.first_seen, "last_seen": row.last_seen, "package_seq": row.package_seq}  # fmt: skip
 
 
 def _change_dict(c: AssetChange, hostname: str | None) -> dict[str, Any]:
