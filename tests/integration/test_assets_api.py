@@ -101,6 +101,7 @@ def test_change_feed_and_summary(fleet, viewer, openapi):
     by_type = {i["type"]: i for i in summary["items"]}
     assert by_type["listen_port"]["items"] == 4 and by_type["listen_port"]["agents"] == 2
     assert by_type["listen_port"]["changes_24h"] == 1 and by_type["software"]["snapshots"]["complete"] == 2
+    assert summary["stats"]["applied"] == 5 and summary["stats"]["dropped_stale"] == 0
     mine = viewer.get("/api/v1/assets/summary", params={"agent_id": a}).json()
     check_schema(openapi, "AssetSummary", mine)
     assert {i["type"]: i["snapshot"]["items"] for i in mine["items"] if i["snapshot"]} == {"listen_port": 3,

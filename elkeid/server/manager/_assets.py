@@ -187,7 +187,11 @@ def _types(names) -> list[int]:
 @requires("viewer")
 @accepts(query=SUMMARY_QUERY, returns="AssetSummary")
 async def summary(query):
-    """Counts per asset type for the console: items, agents, snapshots by status, changes in the last 24 h."""
+    """Counts per asset type for the console: items, agents, snapshots by status, changes in the last 24 h.
+
+    ``stats`` are this server's inventory counters: snapshots applied, assemblies dropped (stale,
+    superseded, overflow), bad markers, change records sent to or dropped for the rule engine.
+    """
     store, aid = _ctx().store, query["agent_id"]
     if aid is not None and not await anyio.to_thread.run_sync(store.existing_agent_ids, [aid]):
         raise NotFoundError(f"no agent with id {aid!r}")
@@ -204,7 +208,17 @@ async def summary(query):
         if aid is not None:
             entry["snapshot"] = snapshots.get(policy.data_type)
         items.append(entry)
-    return {"agent_id": aid, "items": items}
+    return {"agent_id": aid, "items": items, "stats": _stats(_ctx())}
+
+
+def _stats(ctx) -> dict[str, int]:
+    """This server's inventory counters since it started (applied, dropped assemblies, derived records ...)."""
+    inventory = getattr(ctx, "assets", None)
+    if inventory is None:
+        return {}
+    asm = inventory.assembler
+    return {**inventory.stats, **asm.stats, "pending_snapshots": asm.pending_snapshots,
+            "pending_records": asm.pending_records}  # fmt: skip
 
 
 # --- response schemas (OpenAPI components; tests validate real responses against them) ---
@@ -232,7 +246,10 @@ SCHEMAS.update({
                          "at": _NUM, "package_seq": _STR}),
     "AssetChangeList": _obj({"items": {"type": "array", "items": {"$ref": "#/components/schemas/AssetChange"}},
                              "total": _INT, "page": _INT, "page_size": _INT}),
-    "AssetSummary": _obj({"agent_id": {"type": ["string", "null"]}, "items": {"type": "array", "items": _obj({
+    "AssetSummary": _obj({"agent_id": {"type": ["string", "null"]},
+                          "stats": {"type": "object", "additionalProperties": _INT,
+                                    "description": "this server's inventory counters since it started"},
+                          "items": {"type": "array", "items": _obj({
         "data_type": _INT, "type": _STR, "description": _STR, "feed": _BOOL, "items": _INT, "agents": _INT,
         "snapshots": _obj({"complete": _INT, "partial": _INT, "failed": _INT}),
         "last_taken_at": {"type": ["number", "null"]}, "changes_24h": _INT})}}),
