@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from elkeid import datatypes
+from elkeid.server.store import NUL_STANDIN
 
 from ._policy import POLICIES
 from ._snapshot import Snapshot
@@ -39,6 +40,11 @@ class _Pending:
     records: list[dict[str, str]] = field(default_factory=list)
     over_limit: int = 0
     last: float = 0.0
+
+
+def _text(value: str) -> str:
+    # As the database will hold it (PostgreSQL has no NUL), so a stored item compares equal to its next sighting.
+    return value.replace("\0", NUL_STANDIN) if "\0" in value else value
 
 
 class Assembler:
@@ -108,7 +114,7 @@ class Assembler:
             pending.over_limit += 1
             self.stats["records_over_limit"] += 1
             return
-        pending.records.append({k: v for k, v in fields.items() if k != "package_seq"})
+        pending.records.append({_text(k): _text(v) for k, v in fields.items() if k != "package_seq"})
         self._records += 1
         while self._records > self.max_pending_records:
             oldest = next(iter(self._pending))

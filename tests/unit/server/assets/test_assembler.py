@@ -89,3 +89,10 @@ def test_stale_superseded_and_overflowing_assemblies_are_dropped_with_counts():
     asm.feed("d", KMOD, 1, rec("d1", "y"))
     assert asm.pending_records == 5 and asm.stats["dropped_overflow"] == 3
     assert asm.feed("b", MARK, 1, marker("k1", 1)).records == []  # its records were dropped: nothing to apply
+
+
+def test_nul_characters_become_the_stand_in_the_database_stores():
+    asm = Assembler()
+    asm.feed("a", KMOD, 1, rec("s", "bad\0name"))
+    (record,) = asm.feed("a", MARK, 1, marker("s", 1)).records
+    assert record["name"] == "bad\u2400name"
