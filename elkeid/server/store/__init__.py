@@ -2,13 +2,15 @@
 
 Layering: ``_models`` (tables) <- ``_engine`` (URL, pragmas, migrations) <-
 ``_store`` (the operations the server performs, with the manager's in mixins:
-``_users``, ``_agent_filter``, ``_tasks``, ``_components``, ``_audit``).
+``_users``, ``_agent_filter``, ``_tasks``, ``_components``, ``_audit``; the inventory's ``_assets``).
 Nothing outside this package imports SQLAlchemy sessions directly.
 """
 
 from ._agent_filter import ONLINE_FRESHNESS, PLATFORM_KEYS, AgentFilter, is_online
+from ._assets import AssetPlan, AssetQuery, ChangeFilter, FieldCondition, StoredAsset, label_of
 from ._audit import AuditFilter
 from ._components import BUILTIN
+from ._engine import NUL_STANDIN
 from ._events import EventQuery
 from ._registry import EVICT_AFTER, UNHEALTHY_AFTER
 from ._store import ROLES, Store
@@ -16,5 +18,6 @@ from ._tasks import SUBTASK_STATES, result_status
 from .errors import Conflict, DatabaseUnavailable, NotFound, StoreError, TokenRejected, UploadRefused
 
 __all__ = ["BUILTIN", "EVICT_AFTER", "ONLINE_FRESHNESS", "PLATFORM_KEYS", "ROLES", "SUBTASK_STATES",
-           "UNHEALTHY_AFTER", "AgentFilter", "AuditFilter", "Conflict", "DatabaseUnavailable", "EventQuery",
+           "NUL_STANDIN", "UNHEALTHY_AFTER", "AgentFilter", "AssetPlan", "AssetQuery", "AuditFilter", "ChangeFilter", "FieldCondition",
+           "StoredAsset", "label_of", "Conflict", "DatabaseUnavailable", "EventQuery",
            "NotFound", "Store", "StoreError", "TokenRejected", "UploadRefused", "is_online", "result_status"]  # fmt: skip

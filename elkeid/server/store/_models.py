@@ -289,3 +289,71 @@ class RegistryInstance(Base):
     extra: Mapped[dict] = mapped_column(JSON)
     registered_at: Mapped[float] = mapped_column(Float)
     last_seen: Mapped[float] = mapped_column(Float, index=True)
+
+
+# --- assets: inventory, snapshots, change feed (migration 0005) -------------------------
+
+
+class Asset(Base):
+    """One item of an agent's inventory (a listening port, a package ...), keyed by its identity key.
+
+    ``key_hash`` is the SHA-1 of the item's identity key values (``DataType.key``),
+    ``label`` a copy of the type's main field (name, port ...) when short enough,
+    indexed for fleet-wide searches; ``fields`` the item as last seen.
+    """
+
+    __tablename__ = "assets"
+    __table_args__ = (UniqueConstraint("agent_id", "data_type", "key_hash", name="uq_assets_agent_type_key"),)
+
+    id: Mapped[int] = mapped_column(_ROWID, primary_key=True, autoincrement=True)
+    agent_id: Mapped[str] = mapped_column(String(128))
+    data_type: Mapped[int] = mapped_column(Integer)
+    key_hash: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    fields: Mapped[dict] = mapped_column(_FIELDS)
+    first_seen: Mapped[float] = mapped_column(Float)
+    last_seen: Mapped[float] = mapped_column(Float)
+    package_seq: Mapped[str] = mapped_column(String(64))
+
+
+Index("ix_assets_type_label", Asset.data_type, Asset.label)
+
+
+class AssetSnapshot(Base):
+    """The last snapshot applied per agent and asset type, and when the change feed started for it."""
+
+    __tablename__ = "asset_snapshots"
+
+    agent_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    data_type: Mapped[int] = mapped_column(Integer, primary_key=True)
+    package_seq: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    msg: Mapped[str] = mapped_column(String(1024))
+    count: Mapped[int] = mapped_column(Integer)
+    received: Mapped[int] = mapped_column(Integer)
+    taken_at: Mapped[float] = mapped_column(Float)
+    applied_at: Mapped[float] = mapped_column(Float)
+    items: Mapped[int] = mapped_column(Integer)
+    baseline_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class AssetChange(Base):
+    """One entry of the change feed: an item added, removed or changed between two snapshots."""
+
+    __tablename__ = "asset_changes"
+
+    id: Mapped[int] = mapped_column(_ROWID, primary_key=True, autoincrement=True)
+    agent_id: Mapped[str] = mapped_column(String(128))
+    data_type: Mapped[int] = mapped_column(Integer)
+    change: Mapped[str] = mapped_column(String(16))
+    key: Mapped[dict] = mapped_column(JSON)
+    label: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    before: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    after: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    at: Mapped[float] = mapped_column(Float)
+    package_seq: Mapped[str] = mapped_column(String(64))
+
+
+Index("ix_asset_changes_agent", AssetChange.agent_id, AssetChange.id)
+Index("ix_asset_changes_type", AssetChange.data_type, AssetChange.id)
+Index("ix_asset_changes_at", AssetChange.at)

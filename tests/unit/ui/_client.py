@@ -44,6 +44,8 @@ def close_context(ctx: ServerContext) -> None:
     ctx.writer._receive.close()
     for stream in ctx.writer._subscribers.values():
         stream.close()
+    for stream in ctx.derived:  # the rule engine's stream of derived records, made with the context
+        stream.close()
     ctx.store.close()
 
 
