@@ -13,8 +13,8 @@ happens (a task is created, an agent connects, a result frees a slot):
 Results come from the durable batch stream (``writer.subscribe("tasks")``): any
 record carrying a ``token`` field is offered to the store, which matches it to
 the sending agent's subtask (PROTOCOL.md: the reply carries the task's token);
-the collector's 5101 snapshot markers, which carry the token before the 5100
-answer, are not answers.
+the store decides which record types settle a subtask (intermediate records,
+like the collector's 5101 snapshot markers, carry the token too).
 
 Error handling: a database error in one round is logged and the round is
 retried on the next tick; it never stops the server.
@@ -28,7 +28,6 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
 from sqlalchemy.exc import SQLAlchemyError
 
-from elkeid import datatypes
 from elkeid.proto import transfer_pb2
 from elkeid.server.store import StoreError
 
@@ -96,10 +95,7 @@ class TaskDispatcher:
         """Match every durable record that carries a token to its subtask."""
         async with batches:
             async for batch in batches:
-                # A collector's 5101 snapshot markers carry the task's token too, before its 5100
-                # answer: they report progress, they do not answer the task.
-                results = [(f["token"], dt, f) for dt, _ts, f in batch.records
-                           if f.get("token") and dt != datatypes.ASSET_SNAPSHOT]  # fmt: skip
+                results = [(f["token"], dt, f) for dt, _ts, f in batch.records if f.get("token")]
                 if not results:
                     continue
                 try:
