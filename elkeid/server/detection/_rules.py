@@ -33,7 +33,7 @@ import anyio
 from anyio.abc import TaskStatus
 from sqlalchemy.exc import SQLAlchemyError
 
-from elkeid.server.engine import Issue, LoadResult, RuleEngine, Source, file_kind, load_rules
+from elkeid.server.engine import CompiledRuleSet, Issue, LoadResult, RuleEngine, Source, file_kind, load_rules
 
 from ._watch import Fingerprint, fingerprint
 from .errors import RuleFileError, RulesRefused
@@ -110,7 +110,8 @@ class RuleManager:
         self._accepted: set[tuple] = set()
         self._generation = -1
         self._fingerprint: Fingerprint | None = None
-        self._carried: dict[str, list[int]] = {}  # rule id -> [hits, suppressed] of replaced sets
+        # The running set and, per rule id, [hits, suppressed] of the sets it replaced.
+        self._running: tuple[CompiledRuleSet, dict[str, list[int]]] = (engine.ruleset, {})
         self._reload_lock = anyio.Lock()
 
     # --- loading (worker threads) ------------------------------------------------------
@@ -135,14 +136,16 @@ class RuleManager:
                                else r for r in loaded.result.rules]  # fmt: skip
         disabled = {rid for rid, s in settings.items() if not s["enabled"]}
         with self.lock:
-            old = self.engine.ruleset
+            old, carried = self._running
+            carried = {k: list(v) for k, v in carried.items()}
             for c in old.rules:
-                carried = self._carried.setdefault(c.rule.id, [0, 0])
-                carried[0] += c.hits
-                carried[1] += c.suppressed
+                counts = carried.setdefault(c.rule.id, [0, 0])
+                counts[0] += c.hits
+                counts[1] += c.suppressed
             for w in old.whitelists:
-                self._carried.setdefault(w.rule.id, [0, 0])[0] += w.hits
-            self.engine.apply(loaded.result, strict=False, disabled=disabled)
+                carried.setdefault(w.rule.id, [0, 0])[0] += w.hits
+            new = self.engine.apply(loaded.result, strict=False, disabled=disabled)
+            self._running = (new, carried)  # one assignment: readers never see the counts twice
         self.settings = settings
         self._accepted = {_issue_key(i) for i in loaded.result.errors}
         self._generation, self._fingerprint = loaded.generation, loaded.fingerprint
@@ -196,16 +199,24 @@ class RuleManager:
                 log.warning("cannot read the rule generation (%s); trying again in %.0fs", exc, self.poll_interval)
                 continue
             if print_ != self._fingerprint:
-                await self.reload("directory")
+                await self.reload("directory", (generation, print_))
             elif generation != self._generation:
-                await self.reload("database")
+                await self.reload("database", (generation, print_))
 
-    async def reload(self, trigger: str = "request") -> ReloadReport:
+    async def reload(self, trigger: str = "request", seen: tuple | None = None) -> ReloadReport | None:
         """Load every source again and run the new set, unless it brings errors.
 
-        Returns the report (``ok`` False when refused); never raises for rule content.
+        Args:
+            trigger: what asked for it (shown in reports).
+            seen: (generation, fingerprint) that made the caller ask; if a change made
+                meanwhile (by the API) already brought the set up to date, nothing is done.
+
+        Returns the report (``ok`` False when refused), or None if nothing needed doing;
+        never raises for rule content.
         """
         async with self._reload_lock:
+            if seen is not None and seen == (self._generation, self._fingerprint):
+                return None
             try:
                 loaded = await anyio.to_thread.run_sync(self._load)
             except SQLAlchemyError as exc:
@@ -315,14 +326,14 @@ class RuleManager:
     def rule_list(self, ids: list[str] | None = None) -> list[dict[str, Any]]:
         """Every loaded rule (on or off; only ``ids`` if given) with where it comes from and its
         counters since the server started."""
-        running = self.engine.ruleset
+        running, carried_all = self._running
         compiled = running.by_id
         whitelists = {w.rule.id: w for w in running.whitelists}
         out = []
         for rule in self.engine.result.rules:
             if ids is not None and rule.id not in ids:
                 continue
-            carried = self._carried.get(rule.id, [0, 0])
+            carried = carried_all.get(rule.id, [0, 0])
             c, w = compiled.get(rule.id), whitelists.get(rule.id)
             hits = carried[0] + (c.hits if c else w.hits if w else 0)
             suppressed = carried[1] + (c.suppressed if c else 0)
