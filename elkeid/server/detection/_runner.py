@@ -65,7 +65,8 @@ class RunnerStats:
     alerts_lost: int = 0
     chains_from_pid_tree_only: int = 0
     chunks: int = 0
-    busy_seconds: float = 0.0
+    busy_seconds: float = 0.0  # wall time in process_chunk (waiting for the GIL included)
+    cpu_seconds: float = 0.0  # CPU time of the worker thread in process_chunk
     last_lag_seconds: float = 0.0  # durable -> evaluated, of the last batch
     max_lag_seconds: float = 0.0
 
@@ -138,7 +139,7 @@ class EngineRunner:
     # --- worker thread ------------------------------------------------------------------
     def process_chunk(self, chunk: list[Batch], derived: bool = False) -> tuple[list[dict], list[dict]]:
         """Evaluate ``chunk`` and store its alerts; (new alerts, repeats). Runs in a worker thread."""
-        started = time.monotonic()
+        started, cpu = time.monotonic(), time.thread_time()
         self._resolve_hostnames({b.agent_id for b in chunk})
         detections: list[Detection] = []
         with self.lock:
@@ -164,6 +165,7 @@ class EngineRunner:
             with self._store_lock:
                 out = self._store(observed, now)
         s.busy_seconds += time.monotonic() - started
+        s.cpu_seconds += time.thread_time() - cpu
         return out
 
     def _store(self, observed: list, now: float) -> tuple[list[dict], list[dict]]:

@@ -81,7 +81,7 @@ DETECTION_SCHEMAS: dict[str, dict[str, Any]] = {
         "runner": _obj({k: _INT for k in ("batches", "records", "derived_batches", "derived_records", "detections",
                                           "alerts_new", "alerts_repeated", "alerts_lost", "chunks", "queued_batches",
                                           "dedup_keys")}
-                       | {k: _NUM for k in ("busy_seconds", "last_lag_seconds", "max_lag_seconds")}),
+                       | {k: _NUM for k in ("busy_seconds", "cpu_seconds", "last_lag_seconds", "max_lag_seconds")}),
         "notifications": _ref("Notifications"),
     }),  # fmt: skip
 }
