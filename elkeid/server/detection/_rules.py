@@ -117,7 +117,7 @@ class RuleManager:
     # --- loading (worker threads) ------------------------------------------------------
     def _load(self, override: tuple[str, str | None] | None = None) -> _Loaded:
         generation = self.store.rules_generation()  # read first: a change after this re-triggers
-        print_ = fingerprint(self.rules_dir)
+        seen_dir = fingerprint(self.rules_dir)
         files = {f["name"]: f["text"] for f in self.store.rule_files(with_text=True)}
         if override is not None:
             name, text = override
@@ -126,9 +126,9 @@ class RuleManager:
             else:
                 files[name] = text
         sources = [Source(API_PREFIX + name, text, "user") for name, text in sorted(files.items())]
-        paths = [self.rules_dir] if print_ is not None else []
+        paths = [self.rules_dir] if seen_dir is not None else []
         result = load_rules(paths, include_default=self.default_rules, sources=sources)
-        return _Loaded(result, self.store.rule_settings(), generation, print_)
+        return _Loaded(result, self.store.rule_settings(), generation, seen_dir)
 
     def _apply(self, loaded: _Loaded) -> None:
         settings = loaded.settings
@@ -193,15 +193,15 @@ class RuleManager:
         while True:
             await anyio.sleep(self.poll_interval)
             try:
-                generation, print_ = await anyio.to_thread.run_sync(
+                generation, seen_dir = await anyio.to_thread.run_sync(
                     lambda: (self.store.rules_generation(), fingerprint(self.rules_dir)))
             except SQLAlchemyError as exc:
                 log.warning("cannot read the rule generation (%s); trying again in %.0fs", exc, self.poll_interval)
                 continue
-            if print_ != self._fingerprint:
-                await self.reload("directory", (generation, print_))
+            if seen_dir != self._fingerprint:
+                await self.reload("directory", (generation, seen_dir))
             elif generation != self._generation:
-                await self.reload("database", (generation, print_))
+                await self.reload("database", (generation, seen_dir))
 
     async def reload(self, trigger: str = "request", seen: tuple | None = None) -> ReloadReport | None:
         """Load every source again and run the new set, unless it brings errors.
