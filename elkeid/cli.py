@@ -18,7 +18,7 @@ from typing import Awaitable, Callable
 
 import anyio
 
-from elkeid import __version__, _cli_rules
+from elkeid import __version__, _cli_detection, _cli_rules
 from elkeid.config import (
     DEFAULT_AGENT_DIR,
     DEFAULT_GRPC,
@@ -64,6 +64,7 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--advertise-grpc", action="append", default=[], metavar="HOST:PORT", help="gRPC address given to enrolling agents (repeatable; default: the host they enrolled through)")
     s.add_argument("--local-agent", action="store_true", help="also run an agent on this host (enrolled automatically)")
     _ingest_args(s)
+    _cli_detection.add_server_args(s, _duration)
 
     a = sub.add_parser("agent", help="run the agent")
     a.add_argument("--data-dir", type=Path, default=DEFAULT_AGENT_DIR, help=f"agent state (default {DEFAULT_AGENT_DIR})")
@@ -163,6 +164,7 @@ def _server_config(args) -> ServerConfig:
                  "event_max_rows"):  # fmt: skip
         if hasattr(args, name):
             setattr(cfg, name, getattr(args, name))
+    _cli_detection.apply_server_args(args, cfg)
     return cfg
 
 

@@ -107,10 +107,20 @@ class ServerConfig:
     max_upload_bytes: int = 1024 * 1024 * 1024
     event_retention: float = 24 * 3600
     event_max_rows: int = 5_000_000
+    # Rule engine and alerts: see docs/alerts.md.
+    rules_dir: Path | None = None  # None: data_dir / "rules"
+    default_rules: bool = True
+    rules_poll: float = 2.0
+    alert_dedup_window: float = 3600.0
+    notify: list[str] = field(default_factory=list)  # sink URLs (--notify)
 
     @property
     def pki_dir(self) -> Path:
         return self.data_dir / "pki"
+
+    @property
+    def rules_path(self) -> Path:
+        return self.rules_dir if self.rules_dir is not None else self.data_dir / "rules"
 
     @property
     def upload_dir(self) -> Path:

@@ -34,6 +34,7 @@ class ServerContext:
     https_port: int = 0
     manager: Any = None  # elkeid.server.manager.Manager: task rollout, config pushes, login throttle
     assets: Any = None  # elkeid.server.assets.AssetInventory: inventory and change feed
+    detection: Any = None  # elkeid.server.detection.DetectionService: rules in force, alerts, notifications
     #: Records the server itself derives (e.g. asset changes: an asset data_type plus a
     #: ``change`` field), for the rule engine to evaluate like agents' records.
     #: Producers send Batch(agent_id, seq=0, records=[...]); the engine consumes.

@@ -14,6 +14,7 @@ from elkeid.pki import ServerPKI, default_sans
 from elkeid.server import sd
 from elkeid.server.ac import AgentHub, FileExtServicer, TransferServicer, serve_grpc, watch_revocations
 from elkeid.server.assets import AssetInventory
+from elkeid.server.detection import DetectionService
 from elkeid.server.manager import Manager, create_app, generate_password, hash_password, serve_https
 from elkeid.server.pipeline import BatchWriter, run_retention
 from elkeid.server.store import Store
@@ -50,7 +51,7 @@ async def run_server(config: ServerConfig, *, task_status: TaskStatus[ServerCont
     pki = await anyio.to_thread.run_sync(ServerPKI.load_or_create, config.pki_dir, config.sans or default_sans())
     cluster_token = await anyio.to_thread.run_sync(sd.load_or_create_cluster_token, config.pki_dir)
     store = await anyio.to_thread.run_sync(open_store, config)
-    ctx = None
+    ctx: ServerContext | None = None
     try:
         new_password = await anyio.to_thread.run_sync(ensure_admin, store)
         if new_password is not None and not os.environ.get(ADMIN_PASSWORD_ENV):
@@ -67,6 +68,8 @@ async def run_server(config: ServerConfig, *, task_status: TaskStatus[ServerCont
             ctx.assets = AssetInventory(ctx)  # inventory, change feed, derived change records
             await tg.start(ctx.assets.run)
             await tg.start(run_retention, store, config.event_retention, config.event_max_rows)
+            ctx.detection = DetectionService(ctx)  # rules, engine runner, alerts, notifications
+            await tg.start(ctx.detection.run)
             transfer = TransferServicer(store, hub, writer, max_batch_records=config.max_batch_records,
                                         max_agents=config.max_agents)  # fmt: skip
             upload = FileExtServicer(store, config.upload_dir, config.max_upload_bytes)

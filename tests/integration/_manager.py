@@ -14,16 +14,22 @@ from tests._support import ServerProcess
 PASSWORD = "correct-horse-battery"
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def mserver(request, tmp_path_factory) -> ServerProcess:
-    """A server of the module's own, on SQLite and on PostgreSQL, with a viewer and an analyst."""
+def start_with_users(request, tmp_path_factory, name: str, extra_args: tuple[str, ...] = ()) -> ServerProcess:
+    """A started server on the database ``request.param`` names, with users ``viewer`` and ``analyst``."""
     db = "" if request.param == "sqlite" else request.getfixturevalue("postgres").create_database()
-    srv = ServerProcess(tmp_path_factory.mktemp(f"manager-{request.param}"),
-                        admin_password=secrets.token_urlsafe(12), db_url=db).start()  # fmt: skip
+    srv = ServerProcess(tmp_path_factory.mktemp(f"{name}-{request.param}"), admin_password=secrets.token_urlsafe(12),
+                        db_url=db, extra_args=list(extra_args)).start()  # fmt: skip
     with srv.api() as api:
         for role in ("viewer", "analyst"):
             r = api.post("/api/v1/users", json={"username": role, "password": PASSWORD, "role": role})
             assert r.status_code == 201, r.text
+    return srv
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def mserver(request, tmp_path_factory) -> ServerProcess:
+    """A server of the module's own, on SQLite and on PostgreSQL, with a viewer and an analyst."""
+    srv = start_with_users(request, tmp_path_factory, "manager")
     yield srv
     srv.stop()
 
@@ -77,5 +83,5 @@ def wait_subtask(api: httpx.Client, task_id: str, agent_id: str, states: tuple[s
     return wait_until(state, timeout, 0.1, f"subtask of {agent_id} in {states}")
 
 
-__all__ = ["PASSWORD", "admin", "analyst", "check_schema", "mserver", "new_id", "openapi", "viewer",
+__all__ = ["PASSWORD", "admin", "analyst", "check_schema", "mserver", "new_id", "openapi", "start_with_users", "viewer",
            "wait_subtask"]  # fmt: skip

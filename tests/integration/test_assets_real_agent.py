@@ -1,6 +1,6 @@
 """This machine's real assets through a real ``elkeid agent`` and its built-in collector, into an
 in-process server: inventory, fleet search, dpkg versions, and the change feed with its derived
-records for the rule engine (read from ``ctx.derived``)."""
+records reaching the rule engine (an alert from a rule uploaded through the API)."""
 
 from __future__ import annotations
 
@@ -124,6 +124,14 @@ async def test_real_assets_of_this_machine_and_the_change_feed(tmp_path):
             reopened.bind(("127.0.0.1", 0))
             reopened.listen(1)
             port_b = reopened.getsockname()[1]
+            # The default rule skips loopback listeners (this test listens on 127.0.0.1 only),
+            # so a rule of the test's own, put in force through the API, watches for port_b.
+            rule = ("rules:\n  - id: test_port_added\n    name: test port added\n    severity: low\n"
+                    "    data_type: listen_port\n    match: {all: [{field: change, equals: added},"
+                    f" {{field: sport, equals: '{port_b}'}}]}}\n")
+            r = await api.post("/api/v1/rules/files", data={"name": "test-port.yaml"},
+                               files={"file": ("test-port.yaml", rule.encode())})
+            assert r.status_code in (200, 201), r.text
             first.close()
             await collect(api, aid, ["listen_port"])
             feed = (await api.get("/api/v1/assets/changes", params={"agent_id": aid, "type": "listen_port"})).json()
@@ -131,12 +139,14 @@ async def test_real_assets_of_this_machine_and_the_change_feed(tmp_path):
             assert {("added", str(port_b)), ("removed", str(port_a))} <= got
             with anyio.fail_after(30):
                 while True:
-                    batch = await ctx.derived[1].receive()
-                    records = [f for dt, _ts, f in batch.records if dt == PORT and batch.agent_id == aid]
-                    if any(f["change"] == "added" and f["sport"] == str(port_b) for f in records):
+                    alerts = (await api.get("/api/v1/alerts", params={
+                        "agent_id": aid, "rule_id": "test_port_added"})).json()["items"]
+                    hits = [a for a in alerts if a["event"].get("sport") == str(port_b)]
+                    if hits:
                         break
-            added = next(f for f in records if f["change"] == "added")
-            assert added["pid"] == str(os.getpid()) and added["sip"] == "127.0.0.1" and batch.seq == 0
+                    await anyio.sleep(0.2)
+            added = hits[0]["event"]
+            assert added["change"] == "added" and added["pid"] == str(os.getpid()) and added["sip"] == "127.0.0.1"
             summary = (await api.get("/api/v1/assets/summary", params={"agent_id": aid})).json()
             ports = next(i for i in summary["items"] if i["type"] == "listen_port")
             assert ports["changes_24h"] >= 2 and ports["snapshot"]["items"] == ports["items"] > 0

@@ -18,13 +18,17 @@ from ._engine import RuleEngine
 from ._explain import evaluate, explain
 from ._frequency import FrequencyHit
 from ._model import SEVERITIES, Frequency, Rule
+from ._reader import RULE_ID_RE
 from ._result import Issue, LoadResult
 from ._ruleset import CompiledRuleSet
-from ._sources import Source, default_sources, load_rules, load_sources
+from ._sources import DEFAULT_PREFIX, RULE_SUFFIXES, Source, default_sources, file_kind, load_rules, load_sources
 from ._whitelist import whitelist_from_alert, whitelist_yaml
 from .errors import EngineError, ReloadRefused, RuleLoadError, StatusChangeError, WhitelistError
 
 __all__ = [
+    "DEFAULT_PREFIX",
+    "RULE_ID_RE",
+    "RULE_SUFFIXES",
     "SEVERITIES",
     "STATUSES",
     "TRANSITIONS",
@@ -50,6 +54,7 @@ __all__ = [
     "default_sources",
     "evaluate",
     "explain",
+    "file_kind",
     "load_rules",
     "load_sources",
     "parse_pid_tree",

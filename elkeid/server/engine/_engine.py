@@ -104,7 +104,11 @@ class RuleEngine:
     def process_batch(self, agent_id: str, records: Sequence[Record], *, hostname: str = "") -> list[Detection]:
         """:meth:`process` for each ``(data_type, timestamp, fields)`` record of one agent's batch."""
         out: list[Detection] = []
+        reads = self._set.reads
         for data_type, timestamp, fields in records:
+            if not reads(data_type):  # no rule reads this type: skip building the event
+                self.events += 1
+                continue
             event = dict(fields)
             event["data_type"] = data_type
             event["timestamp"] = timestamp

@@ -148,6 +148,10 @@ class CompiledRuleSet:
     def data_types(self) -> list[int]:
         return sorted(self._buckets)
 
+    def reads(self, data_type: int) -> bool:
+        """Whether any rule may read events of ``data_type`` (else they need not even be built)."""
+        return data_type in self._buckets or data_type.__class__ is not int  # text: match() converts it
+
     def __len__(self) -> int:
         return len(self.rules) + len(self.whitelists)
 

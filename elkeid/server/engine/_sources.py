@@ -130,6 +130,15 @@ def load_sources(sources: Iterable[Source], result: LoadResult | None = None) ->
     return result
 
 
+def file_kind(text: str) -> str:
+    """What a rule file holds: ``sigma`` (Sigma rules), ``rules`` (ours) or ``invalid`` (not YAML we read)."""
+    try:
+        docs = load_documents(text)
+    except YamlError:
+        return "invalid"
+    return "sigma" if any(isinstance(d, dict) and "detection" in d and "logsource" in d for d in docs) else "rules"
+
+
 def _register(result: LoadResult, seen: dict[str, Rule], rule: Rule) -> None:
     prev = seen.get(rule.id)
     if prev is None:

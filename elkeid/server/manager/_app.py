@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from elkeid.config import HostPort
 from elkeid.server.store import Conflict, NotFound
 
-from . import _agents, _api, _assets, _audit, _components, _enroll, _events, _tasks, _users
+from . import _agents, _alerts, _api, _assets, _audit, _components, _enroll, _events, _notifications, _rules, _tasks, _users
 from .errors import ApiError
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def create_app(ctx, *, console: bool = True) -> Quart:
     app.config["JSON_SORT_KEYS"] = False
     app.extensions["elkeid"] = ctx
     for blueprint in (_api.bp, _enroll.bp, _events.bp, _agents.bp, _users.bp, _tasks.bp, _components.bp, _audit.bp,
-                      _assets.bp):
+                      _assets.bp, _alerts.bp, _rules.bp, _notifications.bp):
         app.register_blueprint(blueprint)
     app.after_request(_audit.record)
 

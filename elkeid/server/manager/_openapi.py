@@ -48,7 +48,8 @@ def build_openapi(app: Quart) -> dict[str, Any]:
         "info": {
             "title": "Elkeid in Python: Manager API",
             "version": elkeid.__version__,
-            "description": "Agents, tags, tasks, plugin components, users and the audit log. "
+            "description": "Agents, tags, tasks, plugin components, users, the audit log, alerts, rules "
+            "and notifications. "
             "Log in with POST /api/v1/login and send the token as `Authorization: Bearer TOKEN`. "
             'Errors are `{"error": {"code", "message"}}`.',
         },

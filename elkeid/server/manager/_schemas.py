@@ -79,3 +79,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                         "source_ip": _STR, "detail": {"type": "object"}}),  # fmt: skip
     "AuditList": _page("AuditEntry"),
 }
+
+# The rule engine's responses (alerts, rules, notifications) live in their own module.
+from ._alert_schemas import DETECTION_SCHEMAS  # noqa: E402 - it builds on the helpers above
+
+SCHEMAS.update(DETECTION_SCHEMAS)

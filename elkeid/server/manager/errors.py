@@ -2,6 +2,7 @@
 
     ApiError
     ├── BadRequest (400)       malformed JSON, wrong types, missing fields
+    │   └── RulesInvalid (400) a rule change refused: ``errors`` lists each with file and line
     ├── Unauthorized (401)     no or expired bearer token, bad credentials
     ├── Forbidden (403)        the role does not allow this
     ├── NotFoundError (404)
@@ -29,6 +30,19 @@ class ApiError(Exception):
 
 class BadRequest(ApiError):
     status, code = 400, "bad_request"
+
+
+class RulesInvalid(BadRequest):
+    """A rule file (or a change to the rules) that would bring errors; nothing changed."""
+
+    code = "rules_invalid"
+
+    def __init__(self, message: str, errors: list[dict]) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+    def body(self) -> dict:
+        return {**super().body(), "errors": self.errors}
 
 
 class Unauthorized(ApiError):

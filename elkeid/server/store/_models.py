@@ -357,3 +357,90 @@ class AssetChange(Base):
 Index("ix_asset_changes_agent", AssetChange.agent_id, AssetChange.id)
 Index("ix_asset_changes_type", AssetChange.data_type, AssetChange.id)
 Index("ix_asset_changes_at", AssetChange.at)
+# --- rule engine: alerts and their triage history, rule files and settings (migration 0004) ----
+
+
+class AlertRow(Base):
+    """One alert (docs/alerts.md): a rule's detection on one host, de-duplicated by ``dedup_key``.
+
+    ``search`` holds lower-cased text (rule, host, event values) for the API's text search.
+    """
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(_ROWID, primary_key=True, autoincrement=True)
+    dedup_key: Mapped[str] = mapped_column(String(64))
+    rule_id: Mapped[str] = mapped_column(String(128))
+    rule_name: Mapped[str] = mapped_column(String(300))
+    severity: Mapped[str] = mapped_column(String(16))
+    severity_rank: Mapped[int] = mapped_column(Integer)
+    rule_source: Mapped[str] = mapped_column(String(16))
+    rule_kind: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(Text)
+    attack: Mapped[list] = mapped_column(JSON)
+    agent_id: Mapped[str] = mapped_column(String(128))
+    hostname: Mapped[str] = mapped_column(String(255))
+    data_type: Mapped[int] = mapped_column(Integer)
+    event: Mapped[dict] = mapped_column(JSON)
+    fields: Mapped[dict] = mapped_column(JSON)
+    frequency: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    process_chain: Mapped[list] = mapped_column(JSON)
+    first_seen: Mapped[float] = mapped_column(Float)
+    last_seen: Mapped[float] = mapped_column(Float)
+    count: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+    search: Mapped[str] = mapped_column(Text)
+
+
+Index("ix_alerts_dedup_status", AlertRow.dedup_key, AlertRow.status)
+Index("ix_alerts_status_last_seen", AlertRow.status, AlertRow.last_seen)
+Index("ix_alerts_rule_last_seen", AlertRow.rule_id, AlertRow.last_seen)
+Index("ix_alerts_agent_last_seen", AlertRow.agent_id, AlertRow.last_seen)
+Index("ix_alerts_last_seen", AlertRow.last_seen)
+Index("ix_alerts_first_seen", AlertRow.first_seen)
+
+
+class AlertHistory(Base):
+    """One triage step of an alert: who moved it from which status to which, when and why."""
+
+    __tablename__ = "alert_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    at: Mapped[float] = mapped_column(Float)
+    username: Mapped[str] = mapped_column(String(64))
+    from_status: Mapped[str] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str] = mapped_column(Text)
+
+
+class RuleFile(Base):
+    """A rule file uploaded through the API (our rules, Sigma, or a whitelist made from an alert).
+
+    Kept in the database so every server sharing it runs the same rules.
+    """
+
+    __tablename__ = "rule_files"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class RuleSetting(Base):
+    """A rule switched on or off through the API (overrides the rule file's ``enabled``)."""
+
+    __tablename__ = "rule_settings"
+
+    rule_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    changed_by: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[float] = mapped_column(Float)
+    comment: Mapped[str] = mapped_column(String(1024))

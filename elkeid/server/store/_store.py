@@ -18,6 +18,7 @@ from elkeid.pki import hash_token
 
 from ._agent_filter import AgentQueries
 from ._assets import AssetStore
+from ._alerts import AlertStore
 from ._audit import AuditLog
 from ._components import ComponentStore
 from ._engine import NUL_STANDIN, make_engine, upgrade
@@ -25,6 +26,7 @@ from ._events import EventsMixin
 from ._ingest import IngestMixin
 from ._models import Agent, AgentSeq, ApiToken, Certificate, EnrollToken, PluginHeartbeat, Setting, User
 from ._registry import RegistryMixin
+from ._rules import RuleStore
 from ._tasks import TaskStore
 from ._uploads import UploadsMixin
 from ._users import UserAdmin
@@ -56,12 +58,13 @@ def _agent_dict(a: Agent) -> dict[str, Any]:
 
 
 class Store(UserAdmin, AgentQueries, TaskStore, ComponentStore, AuditLog, IngestMixin, EventsMixin, UploadsMixin,
-            RegistryMixin, AssetStore):  # fmt: skip
+            RegistryMixin, AssetStore, AlertStore, RuleStore):  # fmt: skip
     """Database access for the server (SQLite by default, PostgreSQL by URL).
 
     Each group of tables lives in a mixin module of its own: the manager's
     (``_users``, ``_agent_filter``, ``_tasks``, ``_components``, ``_audit``) and
-    ingest's (``_ingest``, ``_events``, ``_uploads``, ``_registry``), the asset inventory's (``_assets``).
+    ingest's (``_ingest``, ``_events``, ``_uploads``, ``_registry``), the asset inventory's (``_assets``),
+    the rule engine's (``_alerts``, ``_rules``).
     """
 
     _agent_dict = staticmethod(_agent_dict)

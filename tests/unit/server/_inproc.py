@@ -104,3 +104,17 @@ def _ssl(ctx: ServerContext):
     import ssl
 
     return ssl.create_default_context(cadata=ctx.pki.ca_pem.decode())
+
+
+
+async def ingest(ctx: ServerContext, agent_id: str, batches: list[list[tuple[int, dict[str, str]]]], *,
+                 hostname: str = "") -> None:
+    """Send ``batches`` as ``agent_id`` (enrolled anew) over one real Transfer stream, each acknowledged."""
+    ident = await anyio.to_thread.run_sync(enroll, ctx, agent_id)
+    first = await anyio.to_thread.run_sync(ctx.store.last_seq, agent_id) + 1
+    async with channel(ctx, ident) as chan:
+        call = transfer(chan)
+        for seq, records in enumerate(batches, start=first):
+            await call.write(batch(agent_id, seq, records, hostname=hostname).SerializeToString())
+            assert (await read_command(call)).ack_seq == seq
+        await call.done_writing()

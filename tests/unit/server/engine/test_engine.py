@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from elkeid.server.engine import ReloadRefused, RuleEngine
+from elkeid.server.engine import ReloadRefused, RuleEngine, Source, load_sources
 from tests.unit.server.engine._support import engine_for, fired, load
 
 RULES = """
@@ -108,3 +108,12 @@ def test_disabled_ids_at_apply():
     engine = RuleEngine()
     engine.apply(load(RULES), disabled=["tmp_exec"])
     assert fired(engine, data_type=59, exe="/tmp/x") == []
+
+
+def test_process_batch_skips_types_no_rule_reads_but_counts_them():
+    engine = RuleEngine()
+    engine.apply(load_sources([Source("r.yaml", "rules:\n  - {id: r, severity: low, data_type: 59, match: {field: exe, "
+                                                "equals: /x}}\n")]))  # fmt: skip
+    found = engine.process_batch("a1", [(1000, 1, {"exe": "/x"}), (59, 1, {"exe": "/x"}), ("59", 1, {"exe": "/x"})])
+    assert [d.rule.id for d in found] == ["r", "r"] and engine.events == 3
+    assert engine.ruleset.reads(59) and not engine.ruleset.reads(1000)

@@ -26,3 +26,11 @@ def test_urls():
 def test_bad_urls(url, message):
     with pytest.raises(NotifyConfigError, match=message):
         sink_from_url(url)
+
+
+def test_names_headers_and_tls_options():
+    hook = sink_from_url("https://h/x", name="soc", headers={"Authorization": "Bearer t"}, verify=False)
+    assert hook.name == "soc" and hook._headers["Authorization"] == "Bearer t" and hook._verify is False
+    assert sink_from_url("syslog://h", name="siem").name == "siem"
+    with pytest.raises(NotifyConfigError, match="a syslog sink takes no headers"):
+        sink_from_url("syslog://h", headers={"A": "b"})

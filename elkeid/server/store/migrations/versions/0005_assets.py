@@ -10,9 +10,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0005"
-# TEMPORARY: 0004 (rule engine) is created on another branch; until it lands this revises 0003.
-# The lead re-chains it to "0004" at merge.
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
