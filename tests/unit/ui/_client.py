@@ -44,7 +44,7 @@ def close_context(ctx: ServerContext) -> None:
     ctx.writer._receive.close()
     for stream in ctx.writer._subscribers.values():
         stream.close()
-    for stream in ctx.derived:  # the rule engine's stream of derived records, made with the context
+    for stream in ctx.derived or ():  # run_server makes this stream; test contexts have none
         stream.close()
     ctx.store.close()
 
