@@ -63,6 +63,9 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--san", action="append", default=[], metavar="NAME", help="a name or IP for the server certificate (repeatable; default: host name, localhost, 127.0.0.1, ::1)")
     s.add_argument("--advertise-grpc", action="append", default=[], metavar="HOST:PORT", help="gRPC address given to enrolling agents (repeatable; default: the host they enrolled through)")
     s.add_argument("--local-agent", action="store_true", help="also run an agent on this host (enrolled automatically)")
+    s.add_argument("--default-plugins", default="driver,collector,journal_watcher", metavar="LIST",
+                   help="built-in plugins assigned to every agent when the database is new (comma-separated; "
+                        "empty for none; default driver,collector,journal_watcher)")
     _ingest_args(s)
     _cli_detection.add_server_args(s, _duration)
 
@@ -160,6 +163,14 @@ def _server_config(args) -> ServerConfig:
     cfg.sans = list(getattr(args, "san", []))
     cfg.advertise_grpc = [str(parse_host_port(a, setting="--advertise-grpc")) for a in getattr(args, "advertise_grpc", [])]
     cfg.local_agent = bool(getattr(args, "local_agent", False))
+    cfg.default_plugins = tuple(p.strip() for p in getattr(args, "default_plugins", "").split(",") if p.strip())
+    if cfg.default_plugins:
+        from elkeid.agent.plugins import REGISTRY
+
+        unknown = sorted(set(cfg.default_plugins) - set(REGISTRY))
+        if unknown:
+            raise ConfigError(f"--default-plugins: {', '.join(unknown)} is not a built-in plugin; "
+                              f"choose from {', '.join(sorted(REGISTRY))}")  # fmt: skip
     for name in ("max_agents", "max_batch_records", "max_message_bytes", "max_upload_bytes", "event_retention",
                  "event_max_rows"):  # fmt: skip
         if hasattr(args, name):

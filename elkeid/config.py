@@ -100,6 +100,9 @@ class ServerConfig:
     api_token_ttl: float = 12 * 3600
     enroll_token_ttl: float = 24 * 3600
     local_agent: bool = False
+    # Built-in plugins assigned to every agent when the database is new (the CLI
+    # defaults to driver, collector, journal_watcher); later starts never re-add them.
+    default_plugins: tuple[str, ...] = ()
     # Ingest (agent center, recent-event store): see docs/events.md.
     max_agents: int = 5_000
     max_batch_records: int = 10_000

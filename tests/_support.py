@@ -98,6 +98,8 @@ class ServerProcess:
         # restart reuses them so agents find it again.
         args = [sys.executable, "-m", "elkeid", "server", "--data-dir", str(self.data_dir),
                 "--listen-https", f"127.0.0.1:{self.https_port}", "--listen-grpc", f"127.0.0.1:{self.grpc_port}",
+                # Tests choose their agents' plugins; a real deployment gets the built-ins by default.
+                *(["--default-plugins="] if not any(a.startswith("--default-plugins") for a in self.extra_args) else []),
                 *self.extra_args]  # fmt: skip
         if self.db_url:
             args += ["--db", self.db_url]

@@ -25,6 +25,31 @@ def builtin_plugins() -> list[str]:
     return sorted(set(BUILTIN_PLUGINS) | set(REGISTRY))
 
 
+#: Settings key recording that the default plugins were assigned once (first start).
+DEFAULTS_ASSIGNED = "default_plugins_assigned"
+
+
+def assign_default_plugins(store, names) -> list[str]:
+    """On a new database, assign the built-in plugins ``names`` to every agent; returns those assigned.
+
+    Runs once per database: an admin who removes such an assignment later keeps it removed.
+
+    Raises:
+        ValueError: a name is not a built-in plugin.
+    """
+    if store.get_setting(DEFAULTS_ASSIGNED) is not None:
+        return []
+    unknown = sorted(set(names) - set(builtin_plugins()))
+    if unknown:
+        raise ValueError(f"--default-plugins names unknown plugins {', '.join(unknown)}; "
+                         f"built-in plugins: {', '.join(builtin_plugins())}")  # fmt: skip
+    by_name = {c["name"]: c for c in store.list_components() if c["type"] == "builtin"}
+    for name in names:
+        store.add_assignment(by_name[name]["id"], {}, None, "server (default plugins)")
+    store.set_setting(DEFAULTS_ASSIGNED, ",".join(names))
+    return list(names)
+
+
 class Manager:
     """Task rollout and results, config pushes, and login throttling for one server process.
 
@@ -41,6 +66,7 @@ class Manager:
         """Serve until cancelled; started once subscribed to batches and connections."""
         ctx = self.ctx
         await anyio.to_thread.run_sync(ctx.store.ensure_builtin_components, builtin_plugins())
+        await anyio.to_thread.run_sync(assign_default_plugins, ctx.store, ctx.config.default_plugins)
         results = ctx.writer.subscribe("tasks", SUBSCRIBER_BUFFER)
         heartbeats = ctx.writer.subscribe("configs", SUBSCRIBER_BUFFER)
         ctx.hub.on_connect(self._on_connect)
