@@ -26,6 +26,7 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("overview", "Overview", "/", "console.overview"),
     NavItem("hosts", "Hosts", "/hosts", "console.hosts"),
+    NavItem("assets", "Assets", "/assets", "console.assets"),
     NavItem("alerts", "Alerts", "/alerts", None,
             missing="Alerts come from the rule engine, which this server does not run yet."),
     NavItem("rules", "Rules", "/rules", None,

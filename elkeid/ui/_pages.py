@@ -9,11 +9,11 @@ import time
 import anyio
 from quart import request
 
-from elkeid import datatypes
 from elkeid.server.store import NotFound
 
 from . import _charts
 from ._actions import act
+from ._assets import host_assets
 from ._console import bp, console, render, session
 from ._health import host_problems
 from ._hosts import STATUS_LABELS, HostQuery, facets, host_status, paginate, select_hosts, status_counts
@@ -25,18 +25,6 @@ log = logging.getLogger(__name__)
 
 # What the store accepts as an agent id (anything else cannot name a host).
 _AGENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
-
-#: Asset tabs of the host page (the collector's types), in order.
-ASSET_TABS = (
-    ("processes", datatypes.ASSET_PROCESS),
-    ("ports", datatypes.ASSET_LISTEN_PORT),
-    ("users", datatypes.ASSET_USER),
-    ("cron", datatypes.ASSET_CRON),
-    ("services", datatypes.ASSET_SERVICE),
-    ("software", datatypes.ASSET_SOFTWARE),
-    ("containers", datatypes.ASSET_CONTAINER),
-    ("kernel-modules", datatypes.ASSET_KMOD),
-)
 
 #: Heartbeat (1000) fields on the host page, by group; the rest are listed under "Other".
 HEARTBEAT_GROUPS = (
@@ -106,9 +94,6 @@ async def host(agent_id: str):
     agent = await agent_or_404(agent_id)
     now = time.time()
     status = host_status(agent, _live_ids(), now)
-    tab = request.args.get("tab", ASSET_TABS[0][0])
-    if tab not in dict(ASSET_TABS):
-        tab = ASSET_TABS[0][0]
     declared = {name for _title, fields in HEARTBEAT_GROUPS for name, _kind in fields}
     hb = agent["last_heartbeat"]
     other = sorted((k, v) for k, v in hb.items() if k not in declared)
@@ -117,8 +102,9 @@ async def host(agent_id: str):
     desired = (await act("agents.get_agent_config", aid=agent["id"]))["configs"]
     return render("host.html", active="hosts", agent=agent, host_status=status, status_labels=STATUS_LABELS,
                   groups=HEARTBEAT_GROUPS, other_fields=other, plugins=plugins, plugin_columns=PLUGIN_COLUMNS,
-                  problems=problems, asset_tabs=ASSET_TABS, tab=tab, revoked=bool(request.args.get("revoked")),
-                  desired=desired, collector_types=COLLECTOR_TYPES, notice=_HOST_NOTICES.get(request.args.get("done", ""), ""))  # fmt: skip
+                  problems=problems, revoked=bool(request.args.get("revoked")),
+                  desired=desired, collector_types=COLLECTOR_TYPES, notice=_HOST_NOTICES.get(request.args.get("done", ""), ""),
+                  **await host_assets(agent["id"], request.args))  # fmt: skip
 
 
 def _coming(key: str):

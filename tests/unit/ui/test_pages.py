@@ -91,7 +91,7 @@ async def test_host_page_shows_heartbeat_figures_and_plugins(browser, ctx):
     assert '<dd data-field="cpu">12.5 %</dd>' in page
     assert '<dd data-field="custom">v1</dd>' in page  # undeclared fields are shown, not dropped
     assert 'data-plugin="driver"' in page and "1.2.3" in page and "2.0 KiB" in page
-    assert "not available on this server yet" in page  # assets and alerts say so, no fake rows
+    assert "Never collected — run a collector task" in page  # an inventory not collected says so, no fake rows
 
 
 async def test_unknown_or_malformed_host_ids_get_404(browser):
