@@ -55,7 +55,7 @@ def test_a_real_agents_host_page_and_live_status(server, open_tab, tmp_path):
         assert tab.page.locator('dd[data-field="kernel_version"]').text_content() == platform.release()
         assert tab.page.locator('dd[data-field="pid"]').text_content() == str(agent.proc.pid)
         assert tab.page.locator('dd[data-field="state"]').text_content() == "running"
-        assert "not available on this server yet" in tab.page.locator("#assets").text_content()
+        assert "Never collected" in tab.page.locator("#assets").text_content()
         tab.follow("nav.tabs >> text=ports", "host page, ports tab")
         assert "tab=ports" in tab.page.url
 
