@@ -5,6 +5,10 @@ user (``_actions.act``): ``assets.agent_assets``, ``assets.search_assets``,
 ``assets.list_changes`` and ``assets.summary``. Their checks are the API's, so a
 bad field filter is refused with the API's message (an error page with its 400).
 Columns and formats come from ``_assetspec``.
+
+The item routes take their ``field.*`` query parameters as a ``filters`` argument
+(``manager._assets.accepts_filters``); ``act`` passes it by name like a path
+parameter, and the route parses and checks it exactly as over HTTP.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """With a real agent running the built-in collector: the host page's asset tabs list a process and a
-listening port this test made, a process whose argv is markup shows as text, and the fleet assets page
-finds the port."""
+listening port this test made, a process whose argv is markup shows as text, the fleet assets page
+finds the port, and a port opened later is in the host's and the fleet's change feeds."""
 
 from __future__ import annotations
 
@@ -99,6 +99,20 @@ def test_asset_tabs_and_fleet_search_with_a_real_collector(server, open_tab, tmp
         assert hosts.count() == 1 and hosts.first.get_attribute("data-agent-id") == aid
         tab.follow("table.assets tbody tr a.hostname", "host page from the fleet search")
         assert f"/hosts/{aid}" in page.url and "tab=ports" in page.url
+
+        # A port opened after the baseline shows in the host's change feed and the fleet's.
+        with socket.socket() as second:
+            second.bind(("127.0.0.1", 0))
+            second.listen(1)
+            added = second.getsockname()[1]
+            with server.api() as api:
+                collect(api, aid, ["listen_port"])
+        tab.follow("#assets nav.tabs a[data-tab=changes]", "host changes tab")
+        change = page.locator('table.asset-changes tr[data-change="added"]', has_text=f"sport={added}")
+        assert change.count() == 1 and change.get_attribute("data-asset-type") == "listen_port"
+        tab.goto("/assets/changes?type=listen_port&change=added", "fleet change feed")
+        row = page.locator("table.asset-changes tbody tr", has_text=f"sport={added}")
+        assert row.count() == 1 and row.locator("a.hostname").get_attribute("href") == f"/hosts/{aid}?tab=changes#assets"
         tab.assert_clean()
     finally:
         agent.stop()
