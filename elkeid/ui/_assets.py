@@ -106,7 +106,8 @@ async def change_feed(args: MultiDict, *, agent_id: str | None = None) -> dict[s
         item_view = _assetspec.BY_TYPE.get(item["data_type"])
         entries.append({**item, "title": item_view.title if item_view else item["type"],
                         "label": _assetspec.label_of(item["key"]),
-                        "diff": _assetspec.differences(item["before"], item["after"])})  # fmt: skip
+                        "diff": _assetspec.differences(item["before"], item["after"]),
+                        "summary": _assetspec.summary(item_view, item["after"] or item["before"], item["key"])})  # fmt: skip
     return {"entries": entries, "total": listing["total"], "page": page, "type": view.name if view else "",
             "change": change, "agent_id": agent_id or "", "changes": CHANGES, "views": _assetspec.VIEWS,
             "pages": page_count(listing["total"], CHANGES_PER_PAGE)}  # fmt: skip

@@ -138,6 +138,17 @@ def label_of(key: Mapping[str, str]) -> str:
     return text if len(text) <= LONG_TEXT else text[:LONG_TEXT] + "…"
 
 
+def summary(view: AssetView | None, fields: Mapping[str, str] | None, key: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(label, text) of an added or removed item's other columns (not its key), the non-empty ones, at most 6."""
+    if view is None or not fields:
+        return []
+    out = []
+    for col, shown, _full in row_cells(view, fields):
+        if col.field not in key and shown != "—":
+            out.append((col.label, shown))
+    return out[:6]
+
+
 def differences(before: Mapping[str, str] | None, after: Mapping[str, str] | None) -> list[tuple[str, str, str]]:
     """(field, before, after) for each field a ``changed`` entry altered (package_seq left out)."""
     if not before or not after:

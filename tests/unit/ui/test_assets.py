@@ -117,6 +117,7 @@ async def test_host_change_feed_newest_first_filtered_by_type_and_change(browser
     assert '<del>3.0.11-1</del> → <ins>3.0.15-1</ins>' in page  # a version change is one entry
     page = await browser.text(await browser.get("/hosts/h-1?tab=changes&type=listen_port&change=added"))
     assert "1 change, newest first." in page and "sport=4444" in page
+    assert '<span class="key">comm</span>: redis-server' in page  # an added item's other columns
     r = await browser.get("/hosts/h-1?tab=changes&change=exploded")
     assert r.status_code == 400 and "unknown change" in await browser.text(r)
 

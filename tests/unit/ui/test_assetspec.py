@@ -49,6 +49,14 @@ def test_differences_list_changed_fields_only():
     assert differences(None, after) == []
 
 
+def test_an_added_items_summary_leaves_out_its_key_and_empty_columns():
+    view = view_for("listen_port")
+    fields = {"protocol": "6", "family": "2", "sip": "0.0.0.0", "sport": "22", "comm": "sshd", "pid": "", "uid": "0"}
+    key = {k: fields[k] for k in ("protocol", "family", "sip", "sport")}
+    assert _assetspec.summary(view, fields, key) == [("comm", "sshd")]
+    assert _assetspec.summary(None, fields, key) == []
+
+
 def test_filter_terms():
     assert parse_terms(["sport=6379", " ", "sversion.lt = 3.0", "cmdline.contains=a=b"]) == [
         ("sport", "6379"), ("sversion.lt", "3.0"), ("cmdline.contains", "a=b")]
