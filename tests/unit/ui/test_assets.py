@@ -87,6 +87,8 @@ async def test_host_tab_field_filters_and_paging(browser, ctx, monkeypatch):
     monkeypatch.setattr(_assets, "ITEMS_PER_PAGE", 2)
     page = await browser.text(await browser.get("/hosts/h-1?tab=ports&page=3"))
     assert page.count('data-field="sport"') == 1 and "page 3 of 3" in page
+    page = await browser.text(await browser.get("/hosts/h-1?tab=ports&f=sport.ge%3D8002"))
+    assert 'href="/hosts/h-1?tab=ports&amp;f=sport.ge%3D8002&amp;page=2#assets" rel="next"' in page  # filters kept
 
 
 @pytest.mark.parametrize(("query", "message"), [
