@@ -26,8 +26,7 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("overview", "Overview", "/", "console.overview"),
     NavItem("hosts", "Hosts", "/hosts", "console.hosts"),
-    NavItem("alerts", "Alerts", "/alerts", None,
-            missing="Alerts come from the rule engine, which this server does not run yet."),
+    NavItem("alerts", "Alerts", "/alerts", "console.alerts"),
     NavItem("rules", "Rules", "/rules", None,
             missing="Rules are managed by the rule engine, which this server does not run yet."),
     NavItem("tasks", "Tasks", "/tasks", "console.tasks"),
