@@ -104,6 +104,10 @@ def test_an_alert_appears_live_and_is_triaged(server, open_tab):
         assert page.locator("a.attack-id").get_attribute("href") == "https://attack.mitre.org/techniques/T1059/004/"
         assert page.locator(f'a.hostname[href="/hosts/{aid}"]').count() == 1
         no_injected_markup(tab)
+        # The open alert page follows its count too.
+        page.wait_for_selector("[data-live-state]:text('live')")
+        agent.send([execve("990", "950", "/usr/bin/bash", SHELL)])
+        page.wait_for_selector("dd[data-alert-count]:text-is('3')", timeout=30_000)
 
         page.fill("form.triage textarea[name=comment]", f"looking {SCRIPT}")
         tab.follow("form.triage button[value=acknowledged]", "acknowledged")
