@@ -234,3 +234,15 @@ async def test_the_nav_links_the_alerts_page(app, ctx):
     b = await logged_in(app, "viewer")
     page = await b.text(await b.get("/alerts"))
     assert '<a href="/alerts" class="active" aria-current="page">Alerts</a>' in page
+
+
+async def test_the_list_is_paged(app, ctx):
+    now = time.time()
+    for i in range(51):
+        record_alert(ctx, dedup_key=f"page-{i}", now=now + i, severity="low")
+    b = await logged_in(app, "viewer")
+    page = await b.text(await b.get("/alerts?severity=low"))
+    assert page.count("<tr data-alert=") == 50 and "page 1 of 2" in page
+    assert 'href="/alerts?severity=low&amp;page=2" rel="next"' in page
+    page = await b.text(await b.get("/alerts?severity=low&page=2"))
+    assert page.count("<tr data-alert=") == 1 and 'rel="prev"' in page
