@@ -9,6 +9,7 @@ topic (``_alertwatch``) and re-read their own parts when something changes.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -27,6 +28,7 @@ from ._proctree import process_tree
 
 #: Alerts the host page lists (the newest first), with a link to the rest.
 HOST_ALERTS = 10
+_WL_ID = re.compile(r"^wl\.[A-Za-z0-9_.-]{1,120}$")
 _NOTICES = {"status": "The alert's status is changed.", "whitelisted": "The whitelist is in force."}
 
 
@@ -53,16 +55,22 @@ async def alerts():
                   since_value=time_input(query.since), until_value=time_input(query.until))  # fmt: skip
 
 
+def _whitelist_id(text: str) -> str:
+    """The whitelist id a redirect names, if it looks like one (a link cannot make the page say more)."""
+    return text if _WL_ID.match(text) else ""
+
+
 async def _alert_page(alert_id: int, form: MultiDict | None = None, http_status: int = 200, error: str = "",
                       failed: str = ""):  # fmt: skip
     """The detail page; after a refused form, with its message beside that form (``failed``)."""
     alert = await act("alerts.get_alert", alert_id=alert_id)
     args = request.args
-    return render("alert.html", http_status, active="alerts", alert=alert, tree=process_tree(alert["process_chain"]),
-                  event=event_rows(alert["event"]), appended=event_rows(alert["fields"]), steps=next_steps(alert["status"]),
-                  wl_fields=whitelist_fields(alert["event"]), attack_url=attack_url, status_labels=STATUS_LABELS,
-                  form=form or MultiDict(), error=error, error_status=http_status, failed=failed, notice=_NOTICES.get(args.get("done", ""), ""),
-                  whitelist_id=args.get("wl", "")[:128])  # fmt: skip
+    return render("alert.html", http_status, active="alerts", alert=alert, status_labels=STATUS_LABELS,
+                  tree=process_tree(alert["process_chain"]), event=event_rows(alert["event"]),
+                  appended=event_rows(alert["fields"]), steps=next_steps(alert["status"]),
+                  wl_fields=whitelist_fields(alert["event"]), attack_url=attack_url, form=form or MultiDict(),
+                  error=error, error_status=http_status, failed=failed, notice=_NOTICES.get(args.get("done", ""), ""),
+                  whitelist_id=_whitelist_id(args.get("wl", "")))  # fmt: skip
 
 
 @bp.get("/alerts/<int:alert_id>")
@@ -76,8 +84,9 @@ async def _still(alert_id: int, seen: str) -> None:
         return
     now = (await act("alerts.get_alert", alert_id=alert_id))["status"]
     if now != seen:
-        raise Conflict(f"this alert is {STATUS_LABELS.get(now, now)} now, not {STATUS_LABELS.get(seen, seen)} as your "
-                       "page showed: someone else changed it meanwhile (see its history); nothing was changed")  # fmt: skip
+        now, seen = STATUS_LABELS.get(now, now), STATUS_LABELS.get(seen, seen)
+        raise Conflict(f"this alert is {now} now, not {seen} as your page showed: someone else changed it "
+                       "meanwhile (see its history); nothing was changed")  # fmt: skip
 
 
 @bp.post("/alerts/<int:alert_id>/status")

@@ -207,6 +207,9 @@ async def test_whitelist_from_alert(app, ctx):
     assert r.location.startswith(f"/alerts/{a['id']}?done=whitelisted&wl=wl.reverse_shell_dev_tcp.")
     page = await b.text(await b.get(r.location))
     assert "The whitelist is in force." in page and "false positive" in page and "backup job" in page
+    assert "Whitelist <code>wl.reverse_shell_dev_tcp." in page
+    page = await b.text(await b.get(f"/alerts/{a['id']}?done=whitelisted&wl=all+alerts+are+fine"))
+    assert "Whitelist <code>" not in page  # a crafted link cannot make the page say more
     wl = [w for w in ctx.detection.rules.rule_list() if w["id"].startswith("wl.reverse_shell_dev_tcp.")]
     assert len(wl) == 1
     [entry] = [e for e in audit_entries(ctx.store, username="analyst") if e["action"] == "alerts.whitelist" and e["status"] == 302]
