@@ -24,6 +24,7 @@ from elkeid import __version__
 from elkeid.server.manager import ApiError, accept_packages_at, role_allows
 from elkeid.server.store import Conflict, NotFound, StoreError
 
+from ._alertwatch import AlertWatch
 from ._feed import LiveFeed
 from ._monitor import ConsoleMonitor
 from ._nav import NAV, visible
@@ -62,6 +63,7 @@ class Console:
     feed: LiveFeed
     monitor: ConsoleMonitor
     tasks: TaskWatch
+    alerts: AlertWatch
     env: Environment
     static: dict[str, StaticFile]
     user_throttle: LoginThrottle
@@ -74,7 +76,7 @@ def install_console(app: Quart, ctx, settings: ConsoleSettings | None = None) ->
     Raises:
         elkeid.ui.SecretFileError: the session secret under the data directory is unusable.
     """
-    from . import _account, _actions, _admin, _components, _hostactions, _live, _pages, _tasks  # noqa: F401
+    from . import _account, _actions, _admin, _alerts, _components, _hostactions, _live, _pages, _tasks  # noqa: F401
 
     settings = settings or ConsoleSettings()
     secret = load_or_create_secret(ctx.config.data_dir / SECRET_FILE)
@@ -86,6 +88,7 @@ def install_console(app: Quart, ctx, settings: ConsoleSettings | None = None) ->
         feed=feed,
         monitor=ConsoleMonitor(ctx, feed),
         tasks=TaskWatch(ctx, feed),
+        alerts=AlertWatch(ctx, feed),
         env=make_environment(),
         static=load_static(),
         user_throttle=LoginThrottle(settings.login_failures_per_user, settings.login_window),

@@ -14,6 +14,7 @@ from elkeid.server.store import NotFound
 from . import _charts
 from ._actions import act
 from ._assets import host_assets
+from ._alerts import host_alerts
 from ._console import bp, console, render, session
 from ._health import host_problems
 from ._hosts import STATUS_LABELS, HostQuery, facets, host_status, paginate, select_hosts, status_counts
@@ -100,11 +101,12 @@ async def host(agent_id: str):
     plugins = sorted(agent["plugins"], key=lambda p: p["name"])
     problems = host_problems(agent, status, plugins, c.monitor.signals.get(agent_id), now)
     desired = (await act("agents.get_agent_config", aid=agent["id"]))["configs"]
+    alerts = await host_alerts(agent["id"])
     return render("host.html", active="hosts", agent=agent, host_status=status, status_labels=STATUS_LABELS,
                   groups=HEARTBEAT_GROUPS, other_fields=other, plugins=plugins, plugin_columns=PLUGIN_COLUMNS,
                   problems=problems, revoked=bool(request.args.get("revoked")),
                   desired=desired, collector_types=COLLECTOR_TYPES, notice=_HOST_NOTICES.get(request.args.get("done", ""), ""),
-                  **await host_assets(agent["id"], request.args))  # fmt: skip
+                  host_alerts=alerts, **await host_assets(agent["id"], request.args))  # fmt: skip
 
 
 def _coming(key: str):

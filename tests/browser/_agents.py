@@ -51,6 +51,7 @@ class ScriptedAgent:
         key, cert = enroll_identity(server, agent_id)
         self._channel = channel(server, key, cert)
         self.agent_id = agent_id
+        self.hostname = hostname
         pd = transfer_pb2.PackagedData(agent_id=agent_id, seq=1, hostname=hostname, version="test",
                                        product="scripted", intranet_ipv4=["10.9.8.7"])  # fmt: skip
         pd.records.extend(records)
@@ -81,6 +82,19 @@ class ScriptedAgent:
         pd.records.append(_record(task.data_type, token=task.token, **fields))
         self._outbox.put(pd)
         return task
+
+    def send(self, records: list[transfer_pb2.EncodedRecord], timeout: float = 30) -> None:
+        """Send one more batch of ``records`` on the open stream and wait for the server's ack."""
+        self._seq += 1
+        pd = transfer_pb2.PackagedData(agent_id=self.agent_id, seq=self._seq, hostname=self.hostname, version="test")
+        pd.records.extend(records)
+        self._outbox.put(pd)
+        deadline = time.monotonic() + timeout
+        for command in self._call:
+            if command.ack_seq == self._seq:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"batch {self._seq} was not acknowledged")
 
     def close(self) -> None:
         self._outbox.put(None)

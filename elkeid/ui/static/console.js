@@ -177,6 +177,24 @@
     }, REFRESH_GAP);
   }
 
+  // --- alerts: the list or one alert re-reads its parts when the feed reports a change --
+  var alertsConnected = false;
+  function alertsHandler(data) {
+    if (data.snapshot) {
+      // A reconnect: events may have been missed while the stream was down.
+      if (alertsConnected) { scheduleRefresh(); }
+      alertsConnected = true;
+      return;
+    }
+    var one = document.querySelector("[data-alert-id]");
+    if (one) {
+      var mine = data.kind === "repeat" ? data.dedup_key === one.getAttribute("data-dedup-key")
+                                        : String(data.id) === one.getAttribute("data-alert-id");
+      if (!mine) { return; }
+    }
+    scheduleRefresh();
+  }
+
   // --- forms: radio groups that show their chosen part; "tick all" boxes -------------
   function switches() {
     document.querySelectorAll("[data-switch]").forEach(function (group) {
@@ -205,6 +223,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     if (document.querySelector('[data-live~="hosts"]')) { on("hosts", hostsHandler); }
     if (document.querySelector('[data-live~="tasks"]')) { knownTasks(); on("tasks", tasksHandler); }
+    if (document.querySelector('[data-live~="alerts"]')) { on("alerts", alertsHandler); }
     switches();
     connect();
   });

@@ -101,7 +101,7 @@ async def test_bad_requests(browser, running, monkeypatch):
     await browser.login()
     assert (await browser.get("/ui/live")).status_code == 400
     r = await browser.get("/ui/live?topics=hosts,secrets")
-    assert r.status_code == 400 and "name live topics out of: hosts" in await browser.text(r)
+    assert r.status_code == 400 and "name live topics out of: alerts, hosts, tasks" in await browser.text(r)
     monkeypatch.setattr(running.feed, "_max", 0)
     assert (await browser.get("/ui/live?topics=hosts")).status_code == 503
 
