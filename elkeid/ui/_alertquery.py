@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import calendar
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Mapping
 
 from werkzeug.datastructures import MultiDict
@@ -100,6 +100,12 @@ class AlertQuery:
     def api_query(self, *, page_size: int = ALERTS_PER_PAGE) -> MultiDict:
         """The alerts API's query for this page of the list."""
         query = MultiDict({"page": str(self.page), "page_size": str(page_size)})
+        query.update(self.filter_query())
+        return query
+
+    def filter_query(self) -> MultiDict:
+        """The alerts API's filters alone (no paging), as its facet counts take them."""
+        query: MultiDict = MultiDict()
         for name, values in (("severity", self.severities), ("status", self.statuses), ("rule_id", self.rule_ids)):
             if values:
                 query[name] = ",".join(values)
@@ -110,10 +116,6 @@ class AlertQuery:
             if number is not None:
                 query[name] = f"{number:.6f}".rstrip("0").rstrip(".")
         return query
-
-    def without(self, facet: str) -> "AlertQuery":
-        """This query with no filter on ``facet`` (``severity`` or ``status``), for its counts."""
-        return replace(self, page=1, **{"severities" if facet == "severity" else "statuses": []})
 
     def args(self, **over) -> dict[str, object]:
         """The query string that shows this list (for links: paging, a facet's count)."""

@@ -38,6 +38,7 @@ DETECTION_SCHEMAS: dict[str, dict[str, Any]] = {
                          "source": {"enum": ["event", "execve", "driver", "asset", "pid_tree"]}}),  # fmt: skip
     "AlertSummary": _obj(_ALERT),
     "AlertList": _page("AlertSummary"),
+    "AlertFacets": _obj({"status": _obj({s: _INT for s in STATUSES}), "severity": _obj({s: _INT for s in SEVERITIES})}),
     "Alert": _obj({**_ALERT, "process_chain": {"type": "array", "items": _ref("ProcessLink")},
                    "history": {"type": "array", "items": _obj({"at": _NUM, "by": _STR, "from": _STR, "to": _STR,
                                                                "comment": _STR})}},

@@ -1,4 +1,4 @@
-"""Alerts API: list and search, one alert in full, triage, whitelist from alert, overview figures.
+"""Alerts API: list and search, facet counts, one alert in full, triage, whitelist from alert, overview figures.
 
 Triage follows ``elkeid.server.engine.TRANSITIONS`` (open -> acknowledged ->
 resolved | false_positive; an ended alert may be re-opened); a step the rules
@@ -32,7 +32,7 @@ MAX_COMMENT = 4096
 MAX_BUCKETS = 1000
 FIELD_NAME = Field("field", "string", pattern=r"[A-Za-z_][A-Za-z0-9_.]{0,63}", hint="an event field name")
 
-ALERT_QUERY = (
+ALERT_FILTERS = (
     Field("severity", "array", items=Field("severity", "string", choices=SEVERITIES), max_len=len(SEVERITIES),
           description="any of these severities"),
     Field("status", "array", items=Field("status", "string", choices=STATUSES), max_len=len(STATUSES),
@@ -43,10 +43,13 @@ ALERT_QUERY = (
     Field("since", "number", minimum=0, description="seen at or after (last_seen >= since), unix seconds"),
     Field("until", "number", minimum=0, description="raised at or before (first_seen <= until), unix seconds"),
     Field("q", "string", max_len=256, description="case-insensitive text in the rule, host or event values"),
+)  # fmt: skip
+ALERT_QUERY = (
+    *ALERT_FILTERS,
     Field("sort", "string", choices=tuple(ALERT_SORTS), default="last_seen"),
     Field("order", "string", choices=("desc", "asc"), default="desc"),
     *page_params(500),
-)  # fmt: skip
+)
 STATUS_CHANGE = (
     Field("status", "string", required=True, choices=STATUSES),
     Field("comment", "string", default="", max_len=MAX_COMMENT),
@@ -78,20 +81,34 @@ def _id(alert_id: int) -> int:
     return alert_id
 
 
+def _filter(query) -> AlertFilter:
+    """The store's search for the filters of ``ALERT_FILTERS``. Raises: BadRequest (since after until)."""
+    if query["since"] is not None and query["until"] is not None and query["since"] > query["until"]:
+        raise BadRequest(f"since ({query['since']:g}) is after until ({query['until']:g})")
+    return AlertFilter(severities=query["severity"] or [], statuses=query["status"] or [],
+                       rule_ids=query["rule_id"] or [], agent_id=query["agent_id"], hostname=query["hostname"],
+                       since=query["since"], until=query["until"], text=query["q"])  # fmt: skip
+
+
 @bp.get("/alerts")
 @requires("viewer")
 @accepts(query=ALERT_QUERY, returns="AlertList")
 async def list_alerts(query):
     """Alerts matching every given filter, one page (without process chains and history)."""
-    if query["since"] is not None and query["until"] is not None and query["since"] > query["until"]:
-        raise BadRequest(f"since ({query['since']:g}) is after until ({query['until']:g})")
-    flt = AlertFilter(severities=query["severity"] or [], statuses=query["status"] or [],
-                      rule_ids=query["rule_id"] or [], agent_id=query["agent_id"], hostname=query["hostname"],
-                      since=query["since"], until=query["until"], text=query["q"])  # fmt: skip
+    flt = _filter(query)
     offset, limit = page_window(query)
     items, total = await anyio.to_thread.run_sync(lambda: _ctx().store.list_alerts(
         flt, offset=offset, limit=limit, sort=query["sort"], descending=query["order"] == "desc"))  # fmt: skip
     return paged(items, total, query)
+
+
+@bp.get("/alerts/facets")
+@requires("viewer")
+@accepts(query=ALERT_FILTERS, returns="AlertFacets")
+async def alert_facets(query):
+    """Alerts per status and per severity; each facet counts those matching every filter but its own."""
+    flt = _filter(query)
+    return await anyio.to_thread.run_sync(_ctx().store.alert_facets, flt)
 
 
 @bp.get("/alerts/stats")

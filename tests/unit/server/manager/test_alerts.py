@@ -86,6 +86,25 @@ async def test_bad_list_queries_are_clear_400s(server):
     for params, message in BAD_QUERIES:
         r = await viewer.get("/api/v1/alerts", params=params)
         assert r.status_code == 400 and message in r.json()["error"]["message"], (params, r.text)
+    for params, message in BAD_QUERIES + [({"page": 1}, "unknown query parameter 'page'")]:
+        if {"page_size", "sort"} & set(params) or params == {"page": 0}:
+            continue  # the facets take the list's filters, not its paging or order
+        r = await viewer.get("/api/v1/alerts/facets", params=params)
+        assert r.status_code == 400 and message in r.json()["error"]["message"], (params, r.text)
+
+
+async def test_facet_counts_leave_out_their_own_filter(server):
+    _, viewer, _, _, doc = server
+    everything = (await viewer.get("/api/v1/alerts/facets")).json()
+    check_schema(doc, "AlertFacets", everything)
+    assert sum(everything["status"].values()) == sum(everything["severity"].values()) == 4
+    assert everything["status"]["open"] == 4 and everything["severity"]["critical"] == 2
+    r = await viewer.get("/api/v1/alerts/facets", params={"severity": "critical", "status": "resolved", "hostname": "web"})
+    narrowed = r.json()
+    assert narrowed["status"]["open"] == 2  # the critical ones on web-1, whatever their status
+    assert narrowed["severity"] == {"info": 0, "low": 0, "medium": 0, "high": 0, "critical": 0}  # none resolved
+    async with anonymous_client(server[0]) as anon:
+        assert (await anon.get("/api/v1/alerts/facets")).status_code == 401
 
 
 async def test_one_alert_in_full(server):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 
+from elkeid.server.engine import SEVERITIES, STATUSES
 from elkeid.server.store import AlertFilter, Conflict, NotFound, Store
 from elkeid.server.store._engine import NUL_STANDIN
 from tests.unit.server.store._helpers import B, add_agent, enrolled
@@ -104,6 +106,33 @@ def test_filters_sorting_paging_and_text_search(store):
     assert ids(AlertFilter(statuses=["resolved"])) == ([], 0)
     item = store.list_alerts(AlertFilter(text="web-2"))[0][0]
     assert "process_chain" not in item and "history" not in item and item["event"]["argv"].startswith("bash -i")
+
+
+def test_facet_counts_match_every_other_filter(store):
+    t = 1_700_000_000.0
+    store.record_alerts([
+        alert(dedup_key="a", severity="low", status="open", agent_id="a1", now=t),
+        alert(dedup_key="b", severity="low", status="resolved", agent_id="a1", now=t + 10),
+        alert(dedup_key="c", severity="high", status="open", agent_id="a2", now=t + 20),
+        alert(dedup_key="d", severity="critical", status="acknowledged", agent_id="a1", now=t + 30),
+        alert(dedup_key="e", severity="critical", status="false_positive", agent_id="a1", now=t + 40),
+    ])  # fmt: skip
+    facets = store.alert_facets(AlertFilter())
+    assert tuple(facets["status"]) == STATUSES and tuple(facets["severity"]) == SEVERITIES
+    assert facets["status"] == {"open": 2, "acknowledged": 1, "resolved": 1, "false_positive": 1}
+    assert facets["severity"] == {"info": 0, "low": 2, "medium": 0, "high": 1, "critical": 2}
+
+    def one_count_per_choice(flt: AlertFilter) -> dict[str, dict[str, int]]:
+        """What the grouped query replaces: a count per choice, that facet's own filter swapped for it."""
+        return {"status": {s: store.list_alerts(replace(flt, statuses=[s]), limit=1)[1] for s in STATUSES},
+                "severity": {s: store.list_alerts(replace(flt, severities=[s]), limit=1)[1] for s in SEVERITIES}}
+
+    for flt in (AlertFilter(statuses=["open"]), AlertFilter(severities=["low", "critical"]),
+                AlertFilter(statuses=["open", "acknowledged"], severities=["critical"], agent_id="a1"),
+                AlertFilter(since=t + 15), AlertFilter(text="nothing like this"), AlertFilter(agent_id="a2")):
+        assert store.alert_facets(flt) == one_count_per_choice(flt), flt
+    narrowed = store.alert_facets(AlertFilter(statuses=["open"], severities=["low"]))
+    assert narrowed["status"]["resolved"] == 1 and narrowed["severity"]["high"] == 1  # each facet ignores its own
 
 
 def test_overview_figures(store):
