@@ -8,12 +8,14 @@ import time
 
 import anyio
 from quart import request
+from werkzeug.datastructures import MultiDict
 
 from elkeid import datatypes
 from elkeid.server.store import NotFound
 
 from . import _charts
 from ._actions import act
+from ._overview import STATS_QUERY, alert_figures
 from ._console import bp, console, render, session
 from ._health import host_problems
 from ._hosts import STATUS_LABELS, HostQuery, facets, host_status, paginate, select_hosts, status_counts
@@ -76,9 +78,10 @@ async def overview():
                                   title="Records by data type, last hour")  # fmt: skip
     # Rates come from the samples; the totals are read now.
     rates = {**ingest.rates(), "stored_records": c.ctx.writer.stored_records}
+    alerts = alert_figures(await act("alerts.alert_stats", query=MultiDict(STATS_QUERY)))
     return render("overview.html", active="overview", counts=status_counts(agents, _live_ids(), time.time()),
                   problems=problems, rates=rates, rate_chart=rate_chart, type_chart=type_chart,
-                  status_labels=STATUS_LABELS)  # fmt: skip
+                  status_labels=STATUS_LABELS, alerts=alerts)  # fmt: skip
 
 
 @bp.get("/hosts")

@@ -17,6 +17,7 @@ from elkeid.server.engine import RULE_ID_RE, SEVERITIES
 
 from ._actions import REFUSALS, act, audited, permits, refusal
 from ._console import bp, console, render
+from ._overview import alerts_url
 from ._paging import choice_arg, page_count, page_of, text_arg
 from ._rulesource import read_source, rule_block
 from .errors import BadForm, PageNotFound
@@ -64,7 +65,7 @@ async def rules():
     return render("rules.html", active="rules", rules=listing["items"], total=listing["total"], page=page,
                   pages=page_count(listing["total"], RULES_PER_PAGE), filters=filters,
                   filter_args={k: v for k, v in filters.items() if v}, status=status, severities=SEVERITIES,
-                  kinds=KINDS, sources=SOURCES, notice=notice_text(request.args))  # fmt: skip
+                  kinds=KINDS, sources=SOURCES, notice=notice_text(request.args), alerts_url=alerts_url)  # fmt: skip
 
 
 def _rule_id(rule_id: str) -> str:
@@ -90,7 +91,7 @@ async def rule(rule_id: str):
         raise
     first, lines = await _source(found)
     return render("rule.html", active="rules", rule=found, source_first=first, source_lines=lines,
-                  notice=notice_text(request.args))  # fmt: skip
+                  notice=notice_text(request.args), alerts_url=alerts_url)  # fmt: skip
 
 
 def enabled_body(form) -> dict:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from markupsafe import escape
 
-from elkeid.server.detection import DetectionService
 from elkeid.ui._rules import enabled_body, rule_query
 from elkeid.ui.errors import BadForm
 
@@ -15,14 +14,6 @@ from ._client import Browser, audit_entries, bearer, form, same_action
 pytestmark = pytest.mark.anyio
 
 HOSTILE = "<script>alert(1)</script>"
-
-
-@pytest.fixture
-async def rules_ctx(ctx):
-    """The test context with the rule engine's rules loaded (no runner: nothing evaluates)."""
-    ctx.detection = DetectionService(ctx)
-    await ctx.detection.rules.start()
-    return ctx
 
 
 def test_rule_query_maps_the_page_arguments_to_the_api():
