@@ -116,8 +116,10 @@ async def host(agent_id: str):
     hb = agent["last_heartbeat"]
     other = sorted((k, v) for k, v in hb.items() if k not in declared)
     plugins = sorted(agent["plugins"], key=lambda p: p["name"])
-    problems = host_problems(agent, status, plugins, c.monitor.signals.get(agent_id), now)
     desired = (await act("agents.get_agent_config", aid=agent["id"]))["configs"]
+    conn = next((x for x in c.ctx.hub.connections() if x.agent_id == agent_id), None)
+    problems = host_problems(agent, status, plugins, c.monitor.signals.get(agent_id), now,
+                             desired=[d["name"] for d in desired], connected_at=conn.connected_at if conn else None)  # fmt: skip
     return render("host.html", active="hosts", agent=agent, host_status=status, status_labels=STATUS_LABELS,
                   groups=HEARTBEAT_GROUPS, other_fields=other, plugins=plugins, plugin_columns=PLUGIN_COLUMNS,
                   problems=problems, asset_tabs=ASSET_TABS, tab=tab, revoked=bool(request.args.get("revoked")),
