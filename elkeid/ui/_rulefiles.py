@@ -34,7 +34,7 @@ async def _page(http_status: int = 200, *, error: str = "", errors=(), error_at:
     files = (await act("rules.list_rule_files"))["items"]
     return render("rule_files.html", http_status, active="rules", files=files, forms=FORMS, error=error,
                   errors=list(errors), error_at=error_at, result=result, form=form or {}, notice=notice,
-                  name_pattern=FILE_NAME_RE.pattern, name_hint=FILE_NAME_HINT)  # fmt: skip
+                  name_hint=FILE_NAME_HINT)  # fmt: skip
 
 
 async def _refused(exc: Exception, where: str, form=None):

@@ -52,9 +52,9 @@ def rule_query(args) -> tuple[MultiDict, dict[str, str], int]:
     return query, filters, page
 
 
-def notice_text(args) -> str:
+def notice_text(args, rule_id: str = "") -> str:
     done = args.get("done", "")
-    return _NOTICES[done].format(rule=args.get("rule", "")) if done in _NOTICES else ""
+    return _NOTICES[done].format(rule=rule_id or args.get("rule", "")) if done in _NOTICES else ""
 
 
 @bp.get("/rules")
@@ -91,7 +91,7 @@ async def rule(rule_id: str):
         raise
     first, lines = await _source(found)
     return render("rule.html", active="rules", rule=found, source_first=first, source_lines=lines,
-                  notice=notice_text(request.args), alerts_url=alerts_url)  # fmt: skip
+                  notice=notice_text(request.args, rule_id), alerts_url=alerts_url)  # fmt: skip
 
 
 def enabled_body(form) -> dict:
