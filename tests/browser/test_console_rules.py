@@ -11,6 +11,7 @@ import pytest
 
 from elkeid import datatypes
 from tests._support import wait_until
+from tests.unit.server.manager.test_rules import BAD
 
 from ._agents import ScriptedAgent, _record
 
@@ -29,18 +30,6 @@ def _good(rule_id: str) -> str:
     data_type: execve
     attack: [T1059]
     match: {{field: exe, endswith: /ncat-{rule_id}}}
-"""
-
-
-BAD = """rules:
-  - id: browser_ok
-    severity: low
-    data_type: execve
-    match: {field: exe, endswith: /ok}
-  - id: browser_bad
-    severity: high
-    data_type: execve
-    match: {field: argv, regex: '(unclosed'}
 """
 
 
@@ -65,14 +54,14 @@ def test_an_admin_uploads_rules_and_switches_one(server, open_tab, tmp_path):
         assert page.locator('tr[data-rule="reverse_shell_dev_tcp"] td.hits').count() == 1
         admin.follow("a.button[href='/rule-files']", "rule files")
 
-        _upload(admin, "rules", "broken.yaml", BAD, tmp_path, "upload")
+        _upload(admin, "rules", "broken.yaml", BAD.decode(), tmp_path, "upload")
         error = page.locator("#upload-rules .error")
         assert "rules refused, the running rules stay in force" in error.text_content()
         assert page.locator("#upload-rules table.issues td.where").first.text_content().strip() == "<api>/broken.yaml:9"
         assert page.locator("#upload-rules table.issues tr[data-issue=E134]").count() == 1
         with server.api() as api:
             assert api.get("/api/v1/rules").json()["total"] == total
-            assert api.get("/api/v1/rules/browser_ok").status_code == 404
+            assert api.get("/api/v1/rules/custom_ok").status_code == 404
 
         _upload(admin, "rules", name, _good(rule_id), tmp_path, "check")
         assert "loads without errors" in page.locator("#upload-result h2").text_content()
