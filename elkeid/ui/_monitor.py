@@ -99,7 +99,9 @@ class ConsoleMonitor:
             self.ingest.observe(batch.records)
             if self._replayed:
                 if batch.received_at > self._replayed_until:
-                    self._replayed.clear()  # batches arrive in order: nothing later was read back
+                    # Subscribers get batches in the order they were stored, and the read-back ones were
+                    # stored first: after one that was not, none can follow.
+                    self._replayed.clear()
                 elif (batch.agent_id, batch.received_at) in self._replayed:
                     continue
             self.signals.observe(batch.agent_id, batch.records, batch.received_at)

@@ -158,3 +158,14 @@ async def test_page_is_read_through_the_package_and_static_files_are_cached(brow
     assert (await browser.get("/ui/static/console.js", headers={"If-None-Match": etag})).status_code == 304
     assert (await browser.get("/ui/static/nope.js")).status_code == 404
     assert (await browser.get("/ui/static/..%2F_console.py")).status_code == 404
+
+
+async def test_host_page_compares_plugins_with_the_assigned_set(browser, ctx):
+    add_agent(ctx.store, "h-9", hostname="nine", heartbeat={"state": "running"},
+              plugins=[{"name": "scanner", "state": "running"}])  # fmt: skip
+    collector = next(c for c in ctx.store.list_components() if c["name"] == "collector")
+    ctx.store.add_assignment(collector["id"], {}, None, "admin")
+    await browser.login()
+    page = await browser.text(await browser.get("/hosts/h-9"))
+    # Not connected here, so no grace period: the assigned collector is missing, scanner unexpected.
+    assert "assigned plugin not running" in page and "unexpected plugin (not assigned)" in page
