@@ -3,11 +3,12 @@
 Layering: pure parts first (``_format``, ``_charts``, ``_hosts``, ``_health``,
 ``_ingest``, ``_signals``, ``_feed``, ``_throttle``, ``_sessions``, ``_nav``,
 ``_paging``, ``_taskform``, ``_results``, ``_assetspec``, ``_alertquery``, ``_alertview``,
-``_proctree``), then the watchers (``_monitor``, ``_taskwatch``,
+``_proctree``, ``_rulesource``, ``_overview``), then the watchers (``_monitor``, ``_taskwatch``,
 ``_alertwatch``), then the Quart blueprint (``_console``), the bridge to the
 manager's routes (``_actions``: the console's actions are the API's, audited as
 theirs) and the views (``_pages``, ``_account``, ``_live``, ``_hostactions``,
-``_tasks``, ``_components``, ``_admin``, ``_assets``, ``_alerts``). Templates and static files are package
+``_tasks``, ``_components``, ``_admin``, ``_assets``, ``_alerts``, ``_rules``, ``_rulefiles``).
+Templates and static files are package
 data read through importlib.resources. The manager's ``create_app`` calls
 :func:`install_console`; its ``serve_https`` runs the watchers beside the app.
 """

@@ -76,7 +76,7 @@ def install_console(app: Quart, ctx, settings: ConsoleSettings | None = None) ->
     Raises:
         elkeid.ui.SecretFileError: the session secret under the data directory is unusable.
     """
-    from . import _account, _actions, _admin, _alerts, _components, _hostactions, _live, _pages, _tasks  # noqa: F401
+    from . import _account, _actions, _admin, _alerts, _components, _hostactions, _live, _pages, _rulefiles, _rules, _tasks  # noqa: F401
 
     settings = settings or ConsoleSettings()
     secret = load_or_create_secret(ctx.config.data_dir / SECRET_FILE)

@@ -7,6 +7,13 @@ host. Host-supplied text (states, plugin names, reasons, messages) goes only in
 Counters: a heartbeat or driver-status field whose name has a word ``drop``,
 ``drops``, ``dropped``, ``lost`` or ``loss`` (``spool_dropped``,
 ``ringbuf_lost``) is a loss counter; a positive value is a problem.
+
+Plugins against the assigned set (the desired config): an assigned plugin
+with no fresh heartbeat once the agent has been connected :data:`STALE_SECONDS`
+is "not running" (or "not reporting" if it reported before); a plugin not
+assigned that still reports is "unexpected"; one not assigned that stopped
+reporting was removed and is no problem. Right after an assignment changes,
+the old heartbeats read so until the agent's next ones (at most 3 minutes).
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Collection, Iterable, Mapping
 
 from ._hosts import ONLINE, REVOKED
 from ._signals import AgentSignals
@@ -57,10 +64,13 @@ def _fmt_count(n: float) -> str:
 
 
 def host_problems(agent: Mapping[str, Any], status: str, plugins: Iterable[Mapping[str, Any]],
-                  signals: AgentSignals | None, now: float) -> list[Problem]:  # fmt: skip
+                  signals: AgentSignals | None, now: float, *, desired: Collection[str] | None = None,
+                  connected_at: float | None = None) -> list[Problem]:  # fmt: skip
     """Every problem of one host, the critical ones first.
 
-    ``plugins`` are the store's plugin heartbeats (``name``, ``received_at``, ``fields``).
+    ``plugins`` are the store's plugin heartbeats (``name``, ``received_at``, ``fields``);
+    ``desired`` the names of the plugins assigned to it (None: not compared);
+    ``connected_at`` when its stream here began (None: not known here).
     """
     if status == REVOKED:
         return []
@@ -81,16 +91,28 @@ def host_problems(agent: Mapping[str, Any], status: str, plugins: Iterable[Mappi
         at = agent.get("last_heartbeat_at")
         if not at or now - at > STALE_SECONDS:
             add(WARNING, "connected but no heartbeat", "", at)
+    reporting = set()
     for p in plugins:
         name = str(p.get("name", ""))
         fields = p.get("fields") or {}
+        stale = now - (p.get("received_at") or 0) > STALE_SECONDS
+        assigned = desired is None or name in desired
+        if not assigned and stale:
+            continue  # removed from the host's set: it stopped, as it should
+        reporting.add(name)
         pstate = str(fields.get("state", ""))
         if pstate.lower() not in _HEALTHY_STATES:
             add(WARNING, "plugin state is not running", f"{name}: {pstate}", p.get("received_at"))
-        if status == ONLINE and now - (p.get("received_at") or 0) > STALE_SECONDS:
+        if status == ONLINE and stale:
             add(WARNING, "plugin not reporting", name, p.get("received_at"))
+        if status == ONLINE and not assigned:
+            add(WARNING, "unexpected plugin (not assigned)", name, p.get("received_at"))
         for key, value in loss_counters(fields):
             add(WARNING, "plugin reports lost records", f"{name}: {key} = {_fmt_count(value)}", p.get("received_at"))
+    settled = connected_at is None or now - connected_at > STALE_SECONDS
+    if status == ONLINE and desired is not None and settled:
+        for name in sorted(set(desired) - reporting):
+            add(WARNING, "assigned plugin not running", name, connected_at)
     if signals is not None:
         if signals.driver_unavailable is not None:
             reason = signals.driver_unavailable.get("reason", "") or "no reason given"

@@ -8,6 +8,9 @@
   seconds, and every durable batch is observed (records by type, driver and error
   signals) through ``ctx.writer.subscribe``.
 - Health problems are computed on demand and kept for :data:`PROBLEMS_TTL` seconds.
+- At start the driver and error signals are rebuilt from the recent-event store
+  (``_signals``), after subscribing to the batch stream; a batch both read back
+  and streamed (same agent, same arrival time) is taken once.
 
 Error handling: a store error while refreshing is logged and retried at the next
 tick (the pages read the store themselves and show the error). The writer waits
@@ -23,19 +26,19 @@ from typing import Any
 import anyio
 from anyio.abc import TaskStatus
 
-from elkeid.server.store import NotFound, StoreError
+from elkeid.server.store import EventQuery, StoreError
 
 from ._feed import LiveFeed
 from ._health import Problem, host_problems
 from ._hosts import ONLINE, host_status, status_counts
 from ._ingest import INTERVAL, IngestMeter
-from ._signals import SignalBook
+from ._signals import DRIVER_TYPES, ERROR_TYPES, REPLAY_LIMIT, SignalBook
 
 log = logging.getLogger(__name__)
 
 HUB_POLL = 1.0
 REFRESH = 15.0
-#: Health problems are recomputed (one agent-list read, one read per online agent) at most this often.
+#: Health problems are recomputed (one read of the agents, one of plugin heartbeats, one of assignments) at most this often.
 PROBLEMS_TTL = 5.0
 SUBSCRIBER = "console"
 SUBSCRIBER_BUFFER = 1024
@@ -55,6 +58,8 @@ class ConsoleMonitor:
         self.counts: dict[str, int] = {}
         self._problems: tuple[float, list[Problem]] = (0.0, [])
         self._refreshing = anyio.Lock()  # one refresh at a time, so diffs follow each other in order
+        self._replayed: set[tuple[str, float]] = set()  # batches read back at start: (agent, received_at)
+        self._replayed_until = 0.0
         feed.add_topic("hosts", self.hosts_snapshot)
 
     async def run(self, *, task_status: TaskStatus = anyio.TASK_STATUS_IGNORED) -> None:
@@ -62,6 +67,7 @@ class ConsoleMonitor:
         batches = self.ctx.writer.subscribe(SUBSCRIBER, SUBSCRIBER_BUFFER)
         try:
             async with batches, anyio.create_task_group() as tg:
+                await self._replay_signals()
                 await self._refresh_hosts()
                 self.ingest.sample(self.ctx.writer.stored_records, self.ctx.writer.stored_batches)
                 tg.start_soon(self._observe, batches)
@@ -72,10 +78,33 @@ class ConsoleMonitor:
             self.feed.close()
 
     # --- durable batches ---------------------------------------------------------------
+    async def _replay_signals(self) -> None:
+        """Rebuild the driver and error signals from the recent-event store (a restart forgets nothing)."""
+        store = self.ctx.store
+        for types in (DRIVER_TYPES, ERROR_TYPES):
+            query = EventQuery(data_types=list(types), limit=REPLAY_LIMIT)
+            try:
+                events, _cursor = await anyio.to_thread.run_sync(store.search_events, query)
+            except StoreError as exc:
+                log.warning("console: cannot read driver and error signals back from the event store (%s); "
+                            "they show again as agents report", exc)  # fmt: skip
+                return
+            self.signals.replay(events)
+            for e in events:
+                self._replayed.add((e["agent_id"], e["received_at"]))
+                self._replayed_until = max(self._replayed_until, e["received_at"])
+
     async def _observe(self, batches) -> None:
         async for batch in batches:
             self.ingest.observe(batch.records)
-            self.signals.observe(batch.agent_id, batch.records)
+            if self._replayed:
+                if batch.received_at > self._replayed_until:
+                    # Subscribers get batches in the order they were stored, and the read-back ones were
+                    # stored first: after one that was not, none can follow.
+                    self._replayed.clear()
+                elif (batch.agent_id, batch.received_at) in self._replayed:
+                    continue
+            self.signals.observe(batch.agent_id, batch.records, batch.received_at)
 
     async def _sample_loop(self) -> None:
         while True:
@@ -129,21 +158,30 @@ class ConsoleMonitor:
         at, cached = self._problems
         if at and time.monotonic() - at < PROBLEMS_TTL:
             return cached
-        live = set(self.ctx.hub.agent_ids())
-        problems = await anyio.to_thread.run_sync(self._collect_problems, live)
+        live = {c.agent_id: c.connected_at for c in self.ctx.hub.connections()}
+        agents, plugins = await anyio.to_thread.run_sync(lambda: (self.ctx.store.list_agents(),
+                                                                  self.ctx.store.plugin_heartbeats()))  # fmt: skip
+        now = time.time()
+        online = [a["id"] for a in agents if host_status(a, set(live), now) == ONLINE]
+        # The assigned plugin sets of every online host: one read of the assignments.
+        desired = await self.ctx.manager.configs.compute(online) if online else {}
+        problems = self._collect_problems(agents, plugins, desired, live, now)
         self._problems = (time.monotonic(), problems)
         return problems
 
-    def _collect_problems(self, live: set[str]) -> list[Problem]:
-        store, now = self.ctx.store, time.time()
+    def _collect_problems(self, agents: list[dict[str, Any]], plugins: dict[str, list[dict[str, Any]]],
+                          desired: dict[str, list[dict[str, Any]]], live: dict[str, float],
+                          now: float) -> list[Problem]:  # fmt: skip
+        """Every host's problems from one read of the agents and one of the plugin heartbeats."""
         out: list[Problem] = []
-        for agent in store.list_agents():
-            status = host_status(agent, live, now)
-            # Plugin heartbeats matter while the agent runs; one read per online host.
-            try:
-                plugins = store.get_agent(agent["id"])["plugins"] if status == ONLINE else []
-            except NotFound:  # deleted since the list was read
-                continue
-            out.extend(host_problems(agent, status, plugins, self.signals.get(agent["id"]), now))
+        live_ids = set(live)
+        for agent in agents:
+            aid = agent["id"]
+            status = host_status(agent, live_ids, now)
+            names = [c["name"] for c in desired[aid]] if aid in desired else None
+            # Plugin heartbeats matter while the agent runs.
+            beats = plugins.get(aid, []) if status == ONLINE else []
+            out.extend(host_problems(agent, status, beats, self.signals.get(aid), now, desired=names,
+                                     connected_at=live.get(aid)))  # fmt: skip
         out.sort(key=lambda p: (p.severity != "critical", p.hostname.lower(), p.summary))
         return out

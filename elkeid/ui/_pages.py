@@ -8,6 +8,7 @@ import time
 
 import anyio
 from quart import request
+from werkzeug.datastructures import MultiDict
 
 from elkeid.server.store import NotFound
 
@@ -15,6 +16,7 @@ from . import _charts
 from ._actions import act
 from ._assets import host_assets
 from ._alerts import host_alerts
+from ._overview import STATS_QUERY, alert_figures
 from ._console import bp, console, render, session
 from ._health import host_problems
 from ._hosts import STATUS_LABELS, HostQuery, facets, host_status, paginate, select_hosts, status_counts
@@ -65,9 +67,10 @@ async def overview():
                                   title="Records by data type, last hour")  # fmt: skip
     # Rates come from the samples; the totals are read now.
     rates = {**ingest.rates(), "stored_records": c.ctx.writer.stored_records}
+    alerts = alert_figures(await act("alerts.alert_stats", query=MultiDict(STATS_QUERY)))
     return render("overview.html", active="overview", counts=status_counts(agents, _live_ids(), time.time()),
                   problems=problems, rates=rates, rate_chart=rate_chart, type_chart=type_chart,
-                  status_labels=STATUS_LABELS)  # fmt: skip
+                  status_labels=STATUS_LABELS, alerts=alerts)  # fmt: skip
 
 
 @bp.get("/hosts")
@@ -99,8 +102,10 @@ async def host(agent_id: str):
     hb = agent["last_heartbeat"]
     other = sorted((k, v) for k, v in hb.items() if k not in declared)
     plugins = sorted(agent["plugins"], key=lambda p: p["name"])
-    problems = host_problems(agent, status, plugins, c.monitor.signals.get(agent_id), now)
     desired = (await act("agents.get_agent_config", aid=agent["id"]))["configs"]
+    conn = next((x for x in c.ctx.hub.connections() if x.agent_id == agent_id), None)
+    problems = host_problems(agent, status, plugins, c.monitor.signals.get(agent_id), now,
+                             desired=[d["name"] for d in desired], connected_at=conn.connected_at if conn else None)  # fmt: skip
     alerts = await host_alerts(agent["id"])
     return render("host.html", active="hosts", agent=agent, host_status=status, status_labels=STATUS_LABELS,
                   groups=HEARTBEAT_GROUPS, other_fields=other, plugins=plugins, plugin_columns=PLUGIN_COLUMNS,

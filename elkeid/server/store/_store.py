@@ -57,6 +57,10 @@ def _agent_dict(a: Agent) -> dict[str, Any]:
     }
 
 
+def _plugin_dict(p: PluginHeartbeat) -> dict[str, Any]:
+    return {"name": p.name, "received_at": p.received_at, "fields": dict(p.fields)}
+
+
 class Store(UserAdmin, AgentQueries, TaskStore, ComponentStore, AuditLog, IngestMixin, EventsMixin, UploadsMixin,
             RegistryMixin, AssetStore, AlertStore, RuleStore):  # fmt: skip
     """Database access for the server (SQLite by default, PostgreSQL by URL).
@@ -280,11 +284,17 @@ class Store(UserAdmin, AgentQueries, TaskStore, ComponentStore, AuditLog, Ingest
             if a is None:
                 raise NotFound(f"no agent with id {agent_id!r}")
             out = _agent_dict(a)
-            out["plugins"] = [
-                {"name": p.name, "received_at": p.received_at, **{"fields": dict(p.fields)}}
-                for p in s.scalars(select(PluginHeartbeat).where(PluginHeartbeat.agent_id == agent_id))
-            ]
+            out["plugins"] = [_plugin_dict(p) for p in
+                              s.scalars(select(PluginHeartbeat).where(PluginHeartbeat.agent_id == agent_id))]  # fmt: skip
             return out
+
+    def plugin_heartbeats(self) -> dict[str, list[dict[str, Any]]]:
+        """Every agent's latest plugin heartbeats in one read: {agent id: [{name, received_at, fields}]}."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        with self.session() as s:
+            for p in s.scalars(select(PluginHeartbeat).order_by(PluginHeartbeat.agent_id, PluginHeartbeat.name)):
+                out.setdefault(p.agent_id, []).append(_plugin_dict(p))
+        return out
 
     def list_agents(self) -> list[dict[str, Any]]:
         with self.session() as s:

@@ -34,3 +34,13 @@ def console(app) -> Console:
 @pytest.fixture
 def browser(app) -> Browser:
     return Browser(app)
+
+
+@pytest.fixture
+async def rules_ctx(ctx):
+    """The test context with the rule engine's rules loaded (no runner: nothing evaluates)."""
+    from elkeid.server.detection import DetectionService
+
+    ctx.detection = DetectionService(ctx)
+    await ctx.detection.rules.start()
+    return ctx

@@ -15,7 +15,7 @@ from ._client import Browser, add_agent, audit_entries, form
 pytestmark = pytest.mark.anyio
 
 SAMPLE_ARGS = {"agent_id": "s-1", "task_id": "0" * 32, "cid": 1, "assignment_id": 1, "name": "analyst", "tag": "x",
-               "alert_id": 1}
+               "alert_id": 1, "rule_id": "reverse_shell_dev_tcp"}
 
 
 def _console_posts(app: Quart) -> list[tuple[str, str]]:

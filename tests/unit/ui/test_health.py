@@ -65,3 +65,22 @@ def test_driver_signals_and_errors():
 
 def test_revoked_hosts_are_not_problems():
     assert host_problems(agent(state="abnormal"), REVOKED, [], None, NOW) == []
+
+
+def test_plugins_are_compared_with_the_assigned_set():
+    fresh, old = NOW - 5, NOW - STALE_SECONDS - 1
+    plugins = [{"name": "driver", "received_at": fresh, "fields": {}},
+               {"name": "scanner", "received_at": fresh, "fields": {}},  # running, not assigned
+               {"name": "baseline", "received_at": old, "fields": {}},  # removed: stopped reporting
+               {"name": "collector", "received_at": old, "fields": {}}]  # assigned, silent  # fmt: skip
+    desired = ["driver", "collector", "journal_watcher"]
+    got = summaries(host_problems(agent(), ONLINE, plugins, None, NOW, desired=desired, connected_at=NOW - 600))
+    assert sorted(got) == [("assigned plugin not running", "journal_watcher"), ("plugin not reporting", "collector"),
+                           ("unexpected plugin (not assigned)", "scanner")]  # fmt: skip
+    # Just connected: an assigned plugin may not have started yet.
+    got = summaries(host_problems(agent(), ONLINE, plugins, None, NOW, desired=desired, connected_at=NOW - 10))
+    assert ("assigned plugin not running", "journal_watcher") not in got
+    # Offline, or no assigned set known: nothing compared.
+    assert host_problems(agent(), OFFLINE, [], None, NOW, desired=desired) == []
+    unknown = summaries(host_problems(agent(), ONLINE, plugins, None, NOW))
+    assert ("plugin not reporting", "baseline") in unknown and not any("assigned" in s for s, _ in unknown)

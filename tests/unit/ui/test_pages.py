@@ -6,6 +6,8 @@ import html
 
 import pytest
 
+from elkeid.ui._nav import NAV
+
 from ._client import Browser, add_agent
 
 pytestmark = pytest.mark.anyio
@@ -136,18 +138,18 @@ async def test_only_admins_may_revoke(app, ctx, role):
     assert ctx.store.certificate_status("s-r-2") == ("r-2", False)
 
 
-async def test_pages_without_data_say_so(app):
+async def test_every_page_of_the_navigation_is_served(app):
     admin, viewer = Browser(app), Browser(app)
     await admin.login("admin")
     await viewer.login("viewer")
-    for path in ("/rules",):
-        r = await admin.get(path)
-        assert r.status_code == 501, path
-        assert "not" in await admin.text(r)
-    assert (await viewer.get("/rules")).status_code == 501
+    for item in NAV:
+        assert item.endpoint is not None, item.key
+        r = await admin.get(item.path)
+        assert r.status_code == 200, item.path
     nav = await viewer.text(await viewer.get("/"))
-    assert 'href="/rules" class="unavailable"' in nav and 'href="/alerts">' in nav
-    assert 'href="/tasks">' in nav and 'href="/components">' in nav
+    assert 'class="unavailable"' not in nav
+    for path in ("/alerts", "/rules", "/assets", "/tasks", "/components"):
+        assert f'href="{path}">' in nav or f'href="{path}" class="active"' in nav, path
 
 
 async def test_page_is_read_through_the_package_and_static_files_are_cached(browser):
@@ -158,3 +160,14 @@ async def test_page_is_read_through_the_package_and_static_files_are_cached(brow
     assert (await browser.get("/ui/static/console.js", headers={"If-None-Match": etag})).status_code == 304
     assert (await browser.get("/ui/static/nope.js")).status_code == 404
     assert (await browser.get("/ui/static/..%2F_console.py")).status_code == 404
+
+
+async def test_host_page_compares_plugins_with_the_assigned_set(browser, ctx):
+    add_agent(ctx.store, "h-9", hostname="nine", heartbeat={"state": "running"},
+              plugins=[{"name": "scanner", "state": "running"}])  # fmt: skip
+    collector = next(c for c in ctx.store.list_components() if c["name"] == "collector")
+    ctx.store.add_assignment(collector["id"], {}, None, "admin")
+    await browser.login()
+    page = await browser.text(await browser.get("/hosts/h-9"))
+    # Not connected here, so no grace period: the assigned collector is missing, scanner unexpected.
+    assert "assigned plugin not running" in page and "unexpected plugin (not assigned)" in page

@@ -23,3 +23,25 @@ def test_other_records_leave_no_trace():
     book = SignalBook()
     book.observe("a", [(datatypes.EXECVE, 0, {"argv": "ls"}), (datatypes.AGENT_HEARTBEAT, 0, {})])
     assert book.get("a") is None
+
+
+def _event(agent_id: str, data_type: int, at: float, **fields) -> dict:
+    return {"agent_id": agent_id, "data_type": data_type, "received_at": at, "fields": fields}
+
+
+def test_replay_applies_the_store_s_newest_first_list_oldest_first():
+    book = SignalBook(clock=lambda: 1e9)
+    book.replay([  # newest first, as the event store lists them
+        _event("a", datatypes.DRIVER_UNAVAILABLE, 30.0, reason="no bpf"),
+        _event("a", datatypes.DRIVER_STATUS, 20.0, ringbuf_lost="3"),
+        _event("b", datatypes.DRIVER_STATUS, 15.0),
+        _event("b", datatypes.DRIVER_UNAVAILABLE, 10.0, reason="gone"),
+    ])
+    a, b = book.get("a"), book.get("b")
+    assert a.driver_unavailable == {"reason": "no bpf"} and a.driver_unavailable_at == 30.0
+    assert a.driver_status == {"ringbuf_lost": "3"} and a.driver_status_at == 20.0
+    assert b.driver_unavailable is None  # a later 900 cleared it
+    book.replay([_event("a", datatypes.AGENT_ERROR, 40.0, level="fatal", msg="second"),
+                 _event("a", datatypes.PLUGIN_ERROR, 35.0, level="error", msg="first"),
+                 _event("a", datatypes.PLUGIN_ERROR, 36.0, level="warn", msg="not an error")])  # fmt: skip
+    assert a.error_count == 2 and [e[1]["msg"] for e in a.errors] == ["first", "second"] and a.errors[-1][0] == 40.0

@@ -61,6 +61,8 @@ def test_heartbeats_are_kept_per_agent_and_per_plugin(store):
     assert plugins == {"driver": "11", "collector": "20"}
     # ... and the heartbeats are events too: every record is kept.
     assert store.count_events("a1") == 5
+    # Every agent's plugin heartbeats in one read, as get_agent shows them.
+    assert store.plugin_heartbeats() == {"a1": sorted(agent["plugins"], key=lambda p: p["name"])}
 
 
 def test_unknown_data_types_and_odd_values_are_stored_as_sent(store):
