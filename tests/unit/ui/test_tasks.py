@@ -124,6 +124,27 @@ async def test_per_host_results_are_shown_as_text(app, ctx):
     assert (await b.get("/tasks/" + "0" * 32)).status_code == 404
 
 
+async def test_collector_snapshots_link_to_the_asset_tabs_they_refreshed(app, ctx):
+    add_agent(ctx.store, "snap-1", hostname="web")
+    task = _task(ctx, ["snap-1"])
+    [token] = [st["token"] for st in ctx.store.list_subtasks(task["id"])[0]]
+    ctx.store.claim_subtasks(["snap-1"])
+    snapshots = json.dumps([{"data_type": 5051, "count": 2, "status": "complete", "msg": ""},
+                            {"data_type": "5062", "count": 40, "status": "complete", "msg": ""},
+                            {"data_type": 99999, "count": 0, "status": "failed", "msg": "no such type"},
+                            {"data_type": IMG, "count": 0, "status": "failed", "msg": ""}])  # fmt: skip
+    ctx.store.record_results("snap-1", [(token, 5100, {"token": token, "status": "succeed", "snapshots": snapshots})])
+    b = Browser(app)
+    await b.login("viewer")
+    page = await b.text(await b.get(f"/tasks/{task['id']}"))
+    assert '<a href="/hosts/snap-1?tab=ports#assets" data-asset-tab="ports">listen_port (5051)</a>' in page
+    assert '<a href="/hosts/snap-1?tab=kernel-modules#assets" data-asset-tab="kernel-modules">kmod (5062)</a>' in page
+    assert page.count("data-asset-tab=") == 2  # a type the console has no tab for stays text
+    assert "<td>99999</td>" in page and f"<td>{escape(IMG)}</td>" in page and "<img" not in page
+    host = await b.text(await b.get("/hosts/snap-1?tab=ports"))
+    assert 'data-tab="ports" class="active"' in host
+
+
 async def test_cancel(app, ctx):
     add_agent(ctx.store, "x-1", hostname="x")
     task = _task(ctx, ["x-1"])
