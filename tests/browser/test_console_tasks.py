@@ -1,5 +1,6 @@
 """With a real agent: assign the collector by tag on the components page, tag the host, run a
-collector task from the host page and watch it succeed live; the audit log shows each step."""
+collector task from the host page, watch it succeed live and follow its result to the asset tab it
+refreshed; the audit log shows each step."""
 
 from __future__ import annotations
 
@@ -56,6 +57,10 @@ def test_a_collector_task_for_a_real_agent_from_the_console(server, open_tab, tm
         # but do not settle the subtask); it names the snapshot it made.
         assert "volume (5058)" in row.text_content()
         assert page.locator("progress[data-task-progress]").get_attribute("value") == "1"
+        # Its type name leads to the asset tab it refreshed on the host's page.
+        tab.follow(f'table.results tr[data-agent-id="{aid}"] a[data-asset-tab="volumes"]', "the volumes it refreshed")
+        assert page.url.endswith(f"/hosts/{aid}?tab=volumes#assets")
+        assert page.locator('#assets [data-tab="volumes"]').get_attribute("aria-current") == "page"
 
         tab.goto("/tasks", "tasks list")
         listed = page.locator(f'tr[data-task="{task_id}"]')
