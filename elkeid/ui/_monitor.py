@@ -23,6 +23,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskStatus
 
+from elkeid.server.pipeline import each_soon
 from elkeid.server.store import NotFound, StoreError
 
 from ._feed import LiveFeed
@@ -73,7 +74,7 @@ class ConsoleMonitor:
 
     # --- durable batches ---------------------------------------------------------------
     async def _observe(self, batches) -> None:
-        async for batch in batches:
+        async for batch in each_soon(batches):
             self.ingest.observe(batch.records)
             self.signals.observe(batch.agent_id, batch.records)
 

@@ -13,7 +13,7 @@ network reads, so they cannot hog the loop.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import AsyncIterator, TypeVar
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -39,3 +39,19 @@ async def receive_soon(stream: MemoryObjectReceiveStream[T]) -> T:
         return stream.receive_nowait()
     except anyio.WouldBlock:
         return await stream.receive()
+
+
+async def each_soon(stream: MemoryObjectReceiveStream[T]) -> AsyncIterator[T]:
+    """``async for item in stream`` without a scheduler pass per item while items are waiting.
+
+    For the writer's subscribers: a transaction publishes its batches together,
+    so a consumer that wakes for the first takes the others at once. Ends when
+    the stream is closed and empty. A consumer whose body never awaits runs
+    through at most its buffer before waiting again.
+    """
+    while True:
+        try:
+            item = await receive_soon(stream)
+        except anyio.EndOfStream:
+            return
+        yield item

@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from elkeid.server.pipeline import receive_soon, send_soon
+from elkeid.server.pipeline import each_soon, receive_soon, send_soon
 
 pytestmark = pytest.mark.anyio
 
@@ -54,3 +54,19 @@ async def test_a_closed_stream_raises_as_anyio_does():
     send.close()
     with receive, pytest.raises(anyio.EndOfStream):
         await receive_soon(receive)
+
+
+async def test_each_soon_yields_every_item_then_ends_with_the_stream():
+    send, receive = anyio.create_memory_object_stream[int](10)
+    async with receive, anyio.create_task_group() as tg:
+
+        async def producer() -> None:
+            async with send:
+                for i in range(3):
+                    await send_soon(send, i)  # three waiting at once: taken without a scheduler pass
+                await anyio.sleep(0.05)
+                await send_soon(send, 3)  # and one the consumer has to wait for
+
+        tg.start_soon(producer)
+        with anyio.fail_after(5):
+            assert [item async for item in each_soon(receive)] == [0, 1, 2, 3]
