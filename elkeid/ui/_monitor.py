@@ -26,6 +26,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskStatus
 
+from elkeid.server.pipeline import each_soon
 from elkeid.server.store import EventQuery, StoreError
 
 from ._feed import LiveFeed
@@ -95,7 +96,7 @@ class ConsoleMonitor:
                 self._replayed_until = max(self._replayed_until, e["received_at"])
 
     async def _observe(self, batches) -> None:
-        async for batch in batches:
+        async for batch in each_soon(batches):
             self.ingest.observe(batch.records)
             if self._replayed:
                 if batch.received_at > self._replayed_until:

@@ -25,8 +25,10 @@ from tests._support import ServerProcess, child_env, wait_until
 pytestmark = pytest.mark.slow
 
 IDLE_AGENTS = 1000
-#: (agents, records/s per agent): agent-like batches of 10 records, then batches of 50.
-THROUGHPUT = [(200, 100), (40, 500)]
+#: (agents, records/s per agent): agent-like batches of 10 records, then batches of 50 at the
+#: 20,000 records/s target, then batches of 50 offering more than the target (25,000/s): the
+#: stored rate can never exceed the offered one, so only an over-offered run shows the capacity.
+THROUGHPUT = [(200, 100), (40, 500), (50, 500)]
 SECONDS = 30
 
 
@@ -65,6 +67,11 @@ def _rss(pid: int) -> int:
     return psutil.Process(pid).memory_info().rss
 
 
+def _cpu_seconds(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
 def _connected(server: ServerProcess) -> int:
     with server.client() as c:
         return c.get("/healthz").json()["agents_connected"]
@@ -73,8 +80,10 @@ def _connected(server: ServerProcess) -> int:
 def _throughput(server: ServerProcess, state: Path, tmp_path: Path, prefix: str, figures: dict) -> None:
     for agents, rate in THROUGHPUT:
         before = _stored(server, prefix)
+        load, cpu = psutil.getloadavg()[0], _cpu_seconds(server.proc.pid)
         r = _bench(server, state, tmp_path / f"run-{agents}.json", "--count", str(agents), "--rate", str(rate),
                    "--duration", str(SECONDS))  # fmt: skip
+        cpu = _cpu_seconds(server.proc.pid) - cpu
         stored = _stored(server, prefix) - before
         figures[f"{agents}x{rate}"] = {
             "offered_records_per_s": agents * rate, "records_per_msg": rate // 10,
@@ -82,6 +91,10 @@ def _throughput(server: ServerProcess, state: Path, tmp_path: Path, prefix: str,
             "acked": r["records_acked"], "in_database": stored, "lost": r["records_sent"] - stored,
             "ack_p50_ms": r["ack_latency_p50_ms"], "ack_p99_ms": r["ack_latency_p99_ms"],
             "server_rss_mib": round(_rss(server.proc.pid) / 2**20, 1),
+            # CPU (all server threads, user + system) per stored record: steadier than the
+            # rate on a shared machine, and what the optimizations are judged by.
+            "server_cpu_us_per_record": round(cpu / max(1, stored) * 1e6, 1),
+            "load_avg_before": round(load, 2), "load_avg_after": round(psutil.getloadavg()[0], 2),
         }  # fmt: skip
         # Zero loss: every acknowledged record is in the database (an unacknowledged one
         # would stay in a real agent's spool and be sent again).

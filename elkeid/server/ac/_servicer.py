@@ -32,7 +32,7 @@ import grpc
 from google.protobuf.message import DecodeError
 
 from elkeid.proto import ingest_pb2, transfer_pb2
-from elkeid.server.pipeline import Batch, BatchWriter, Chain
+from elkeid.server.pipeline import Batch, BatchWriter, Chain, receive_soon, send_soon
 from elkeid.server.store import NotFound, Store
 
 from ._auth import authenticate
@@ -232,7 +232,7 @@ class TransferServicer:
                 await self.writer.enqueue(batch)
                 last_seq = max(last_seq, msg.seq)
             try:
-                await in_flight.send(batch)
+                await send_soon(in_flight, batch)
             except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                 return  # the acknowledger stopped: a batch failed and the stream is closing
             msg = await self._read(context, ident)
@@ -250,11 +250,12 @@ class TransferServicer:
                 waiting: Batch | None = None
                 while True:
                     try:
-                        batch = waiting or await in_flight.receive()
+                        batch = waiting or await receive_soon(in_flight)
                     except anyio.EndOfStream:
                         return
                     waiting = None
-                    await batch.done.wait()
+                    if not batch.done.is_set():  # wait() passes through the scheduler even when set
+                        await batch.done.wait()
                     ack = 0
                     while batch is not None:
                         if batch.error is not None:
@@ -265,7 +266,7 @@ class TransferServicer:
                         if batch is not None and not batch.done.is_set():
                             waiting, batch = batch, None
                     if ack:
-                        await conn.send_stream.send(transfer_pb2.Command(ack_seq=ack))
+                        await send_soon(conn.send_stream, transfer_pb2.Command(ack_seq=ack))
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
             pass
         finally:
@@ -274,7 +275,11 @@ class TransferServicer:
     async def _send_loop(self, conn: Connection, context, sent_all: anyio.Event) -> None:
         try:
             async with conn.receive_stream:
-                async for command in conn.receive_stream:
+                while True:
+                    try:
+                        command = await receive_soon(conn.receive_stream)
+                    except anyio.EndOfStream:
+                        break
                     await context.write(command)
         except Exception as exc:  # noqa: BLE001 - grpc raises its internal ExecuteBatchError when the peer is gone
             log.debug("agent %s: cannot write to the stream any more (%r); the peer has gone", conn.agent_id, exc)

@@ -27,7 +27,7 @@ from anyio.abc import TaskStatus
 from anyio.streams.memory import MemoryObjectReceiveStream
 from sqlalchemy.exc import SQLAlchemyError
 
-from elkeid.server.pipeline import Batch
+from elkeid.server.pipeline import Batch, each_soon
 from elkeid.server.store import AssetPlan, StoreError
 
 from ._assembler import Assembler
@@ -64,7 +64,7 @@ class AssetInventory:
 
     async def consume(self, batches: MemoryObjectReceiveStream[Batch]) -> None:
         async with batches:
-            async for batch in batches:
+            async for batch in each_soon(batches):
                 for data_type, ts, fields in batch.records:
                     snap = self.assembler.feed(batch.agent_id, data_type, ts, fields)
                     if snap is not None:

@@ -27,6 +27,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 from elkeid import datatypes
 from elkeid.pki import default_sans
 from elkeid.proto import transfer_pb2
+from elkeid.server.pipeline import each_soon
 from elkeid.server.store import BUILTIN, PLATFORM_KEYS
 
 from ._dispatch import TRANSIENT
@@ -207,7 +208,7 @@ class ConfigPusher:
     async def watch_heartbeats(self, batches: MemoryObjectReceiveStream) -> None:
         """Re-push when an agent's heartbeat shows a platform other than the one its set was computed for."""
         async with batches:
-            async for batch in batches:
+            async for batch in each_soon(batches):
                 known = self._platforms.get(batch.agent_id)
                 if known is None:
                     continue

@@ -29,6 +29,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 from sqlalchemy.exc import SQLAlchemyError
 
 from elkeid.proto import transfer_pb2
+from elkeid.server.pipeline import each_soon
 from elkeid.server.store import StoreError
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ class TaskDispatcher:
     async def consume_results(self, batches: MemoryObjectReceiveStream) -> None:
         """Match every durable record that carries a token to its subtask."""
         async with batches:
-            async for batch in batches:
+            async for batch in each_soon(batches):
                 results = [(f["token"], dt, f) for dt, _ts, f in batch.records if f.get("token")]
                 if not results:
                     continue

@@ -8,6 +8,18 @@ keeps the recent-event store within its retention and size cap.
 
 from ._batch import Batch, BatchWriter, Chain
 from ._retention import prune_interval, run_retention
+from ._streams import each_soon, receive_soon, send_soon
 from .errors import PipelineError, StorageFailed
 
-__all__ = ["Batch", "BatchWriter", "Chain", "PipelineError", "StorageFailed", "prune_interval", "run_retention"]
+__all__ = [
+    "Batch",
+    "BatchWriter",
+    "Chain",
+    "PipelineError",
+    "StorageFailed",
+    "each_soon",
+    "prune_interval",
+    "receive_soon",
+    "run_retention",
+    "send_soon",
+]

@@ -12,6 +12,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from elkeid.server.store import Store
 
+from ._streams import send_soon
 from .errors import StorageFailed
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ class BatchWriter:
     async def enqueue(self, batch: Batch) -> None:
         """Queue ``batch`` (waiting only while the queue is full); ``batch.done`` is set once it is
         durable, found to be a replay, or failed (``batch.error``)."""
-        await self._send.send(batch)
+        await send_soon(self._send, batch)
 
     async def submit(self, batch: Batch) -> None:
         """Queue ``batch`` and wait until it is durable (or found to be a replay).
@@ -175,7 +176,7 @@ class BatchWriter:
         for name, stream in list(self._subscribers.items()):
             for b in stored:
                 try:
-                    await stream.send(b)
+                    await send_soon(stream, b)
                 except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                     log.warning("batch subscriber %s went away", name)
                     del self._subscribers[name]

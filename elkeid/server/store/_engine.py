@@ -6,6 +6,8 @@ import json
 import logging
 from importlib import resources
 
+import orjson
+
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
@@ -27,9 +29,20 @@ def normalize_url(url: str) -> str:
     return url
 
 
-# ASCII output: the fastest encoder path, and text every driver and both
-# databases' JSON functions take as is (non-ASCII travels as \uXXXX escapes).
+# orjson first: about a tenth of the standard encoder's CPU for a record's
+# fields, which the ingest writer serializes for every stored event while
+# holding the GIL the event loop needs too. Its output is UTF-8 text (both
+# databases' JSON functions read it as they read \\uXXXX escapes). What it
+# refuses (integers past 64 bits, lone surrogates) goes to the standard encoder.
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
+
+
+def _encode(value) -> str:
+    try:
+        return orjson.dumps(value, option=_ORJSON_OPTIONS).decode()
+    except orjson.JSONEncodeError:
+        return _ENCODER.encode(value)
 
 
 def dumps_json(value) -> str:
@@ -38,9 +51,9 @@ def dumps_json(value) -> str:
     PostgreSQL's JSONB (and every text column) refuses NUL, so one hostile field
     would fail a whole ingest transaction; the visible stand-in keeps the record.
     """
-    text = _ENCODER.encode(value)
+    text = _encode(value)
     if "\\u0000" in text:  # rare: rebuild without NULs (a cheap test on the common path)
-        text = _ENCODER.encode(_without_nul(value))
+        text = _encode(_without_nul(value))
     return text
 
 

@@ -138,7 +138,10 @@ async def test_only_admins_may_revoke(app, ctx, role):
     assert ctx.store.certificate_status("s-r-2") == ("r-2", False)
 
 
-async def test_every_page_of_the_navigation_is_served(app):
+async def test_every_page_of_the_navigation_is_served(rules_ctx):
+    from elkeid.server.manager import create_app
+
+    app = create_app(rules_ctx)
     admin, viewer = Browser(app), Browser(app)
     await admin.login("admin")
     await viewer.login("viewer")

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from elkeid.server.store._engine import NUL_STANDIN, dumps_json
 
 
-def test_plain_values_are_compact_ascii_json():
-    assert dumps_json({"a": "b", "c": ["ü"]}) == '{"a":"b","c":["\\u00fc"]}'
+def test_plain_values_are_compact_utf8_json():
+    assert dumps_json({"a": "b", "c": ["ü"], 1: 2}) == '{"a":"b","c":["ü"],"1":2}'
+
+
+def test_what_orjson_refuses_is_encoded_by_the_standard_encoder():
+    # Integers past 64 bits and lone surrogates: orjson refuses them, the stored text still comes out.
+    assert json.loads(dumps_json({"big": 2**70, "s": "\ud800"})) == {"big": 2**70, "s": "\ud800"}
+
+
+def test_values_no_encoder_takes_still_raise_type_error():
+    with pytest.raises(TypeError):
+        dumps_json({"x": object()})
 
 
 def test_nul_becomes_a_visible_stand_in_in_keys_and_values():
