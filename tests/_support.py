@@ -17,6 +17,11 @@ from pathlib import Path
 
 import httpx
 
+#: How long a test waits for a child ``elkeid`` process to start and get somewhere (enrolled,
+#: connected, online). Seconds on an idle machine, many times that while CI runs the whole suite
+#: on two loaded cores. A deadline, not a pause: a test that passes never waits it out.
+START_DEADLINE = 60.0
+
 READY_RE = re.compile(r"Elkeid server ready: console https://\S+:(\d+)/\s+gRPC \S+:(\d+)\s+CA sha256 ([0-9a-f]{64})")
 
 
@@ -93,7 +98,7 @@ class ServerProcess:
     grpc_port: int = 0
     ca_sha256: str = ""
 
-    def start(self, timeout: float = 60) -> "ServerProcess":
+    def start(self, timeout: float = START_DEADLINE) -> "ServerProcess":
         # Port 0 on first start: the server binds and prints the real ports; a
         # restart reuses them so agents find it again.
         args = [sys.executable, "-m", "elkeid", "server", "--data-dir", str(self.data_dir),
@@ -215,4 +220,5 @@ def agent_record(api: httpx.Client, agent_id: str) -> dict | None:
     return None
 
 
-__all__ = ["AgentProcess", "LogReader", "ServerProcess", "agent_record", "free_port", "json", "wait_until"]
+__all__ = ["START_DEADLINE", "AgentProcess", "LogReader", "ServerProcess", "agent_record", "free_port", "json",
+           "wait_until"]

@@ -72,6 +72,7 @@ async def run_server(config: ServerConfig, *, task_status: TaskStatus[ServerCont
             await tg.start(ctx.detection.run)
             transfer = TransferServicer(store, hub, writer, max_batch_records=config.max_batch_records,
                                         max_agents=config.max_agents)  # fmt: skip
+            await tg.start(transfer.presence.run)
             upload = FileExtServicer(store, config.upload_dir, config.max_upload_bytes)
             ctx.grpc_port = await tg.start(lambda task_status: serve_grpc(
                 transfer, upload, pki, config.listen_grpc, max_message_bytes=config.max_message_bytes,

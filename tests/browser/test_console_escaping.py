@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests._support import agent_record, wait_until
+from tests._support import START_DEADLINE, agent_record, wait_until
 
 from ._agents import ScriptedAgent, agent_with_hostname, hostile_records
 
@@ -31,8 +31,8 @@ def test_a_real_agent_with_a_hostile_host_name(server, open_tab, tmp_path):
     agent = agent_with_hostname(tmp_path / "agent", aid, HOSTNAME, server, server.create_token())
     try:
         with server.api() as api:
-            rec = wait_until(lambda: (r := agent_record(api, aid)) and r["online"] and r["kernel_version"] and r, 30,
-                             message="the namespaced agent online")  # fmt: skip
+            rec = wait_until(lambda: (r := agent_record(api, aid)) and r["online"] and r["kernel_version"] and r,
+                             START_DEADLINE, message="the namespaced agent online")  # fmt: skip
         assert rec["hostname"] == HOSTNAME  # the real agent really reported it
         tab = open_tab()
         tab.login("admin", server.admin_password)

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests._support import AgentProcess, agent_record, wait_until
+from tests._support import START_DEADLINE, AgentProcess, agent_record, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -16,7 +16,7 @@ def _online_agent(server, tmp_path, prefix: str) -> tuple[AgentProcess, str]:
     aid = f"{prefix}-{uuid.uuid4()}"
     agent = AgentProcess(tmp_path / aid, aid).start(server, server.create_token())
     with server.api() as api:
-        wait_until(lambda: (r := agent_record(api, aid)) and r["online"] and r["kernel_version"], 20,
+        wait_until(lambda: (r := agent_record(api, aid)) and r["online"] and r["kernel_version"], START_DEADLINE,
                    message="agent online with a heartbeat")  # fmt: skip
     return agent, aid
 
@@ -60,9 +60,12 @@ def test_a_real_agents_host_page_and_live_status(server, open_tab, tmp_path):
         assert "tab=ports" in tab.page.url
 
         tab.goto(f"/hosts?q={aid}", "hosts list before the agent stops")
+        # This page's own feed must be open first, or its opening snapshot (not a live update) says offline.
+        tab.page.wait_for_selector("[data-live-state]:text('live')")
         agent.stop()
-        # The live feed flips the badge; no reload.
-        tab.page.wait_for_selector(f'[data-host-status="{aid}"]:text("offline")', timeout=20_000)
+        # The live feed flips the badge; no reload. The server notices the stream end at once and the
+        # console polls its hub every second; the deadline only allows for a loaded machine.
+        tab.page.wait_for_selector(f'[data-host-status="{aid}"]:text("offline")', timeout=30_000)
         tab.snap("agent went offline, live")
         tab.assert_clean()
     finally:

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from tests._support import AgentProcess, agent_record, wait_until
+from tests._support import START_DEADLINE, AgentProcess, agent_record, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -18,7 +18,7 @@ def test_a_collector_task_for_a_real_agent_from_the_console(server, open_tab, tm
     agent = AgentProcess(tmp_path / "agent", aid).start(server, server.create_token())
     try:
         with server.api() as api:
-            wait_until(lambda: (r := agent_record(api, aid)) and r["online"], 30, message="agent online")
+            wait_until(lambda: (r := agent_record(api, aid)) and r["online"], START_DEADLINE, message="agent online")
         tab = open_tab("admin")
         tab.login("admin", server.admin_password)
         page = tab.page
@@ -39,7 +39,7 @@ def test_a_collector_task_for_a_real_agent_from_the_console(server, open_tab, tm
         tab.follow("form.add-tags button[type=submit]", "host tagged")
         assert page.locator(f'#tags .tag[data-tag="{tag}"]').count() == 1
         assert page.locator('#config tr[data-config="collector"]').count() == 1
-        agent.log.wait_for(r"plugin collector \S+ started", 30)
+        agent.log.wait_for(r"plugin collector \S+ started", START_DEADLINE)
 
         # 3. Run a collector task for this host and watch the task page: no reload needed.
         page.check('form.collect input[name=types][value="volume"]')

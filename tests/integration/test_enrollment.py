@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from elkeid import pki
-from tests._support import AgentProcess
+from tests._support import START_DEADLINE, AgentProcess
 
 
 def _enroll(server, token: str, agent_id: str | None = None, csr: str | None = None):
@@ -82,7 +82,7 @@ def test_agent_refuses_a_server_whose_ca_does_not_match_the_pin(server, tmp_path
     agent = AgentProcess(tmp_path / "agent", agent_id=f"pin-{uuid.uuid4()}")
     wrong = "00" * 32
     agent.start(None, None, "--server", server.url, "--token", server.create_token(), "--ca-sha256", wrong)
-    assert agent.proc.wait(30) == 1
+    assert agent.proc.wait(START_DEADLINE) == 1
     agent.log.wait_for(r"not the pinned 0000", 5)
     assert not (tmp_path / "agent" / "agent.crt").exists()
 
@@ -90,5 +90,5 @@ def test_agent_refuses_a_server_whose_ca_does_not_match_the_pin(server, tmp_path
 def test_agent_without_enrollment_says_how_to_enroll(tmp_path):
     agent = AgentProcess(tmp_path / "agent", agent_id="lonely")
     agent.start()
-    assert agent.proc.wait(30) == 1
+    assert agent.proc.wait(START_DEADLINE) == 1
     agent.log.wait_for(r"holds no enrollment .*elkeid agent --server", 5)

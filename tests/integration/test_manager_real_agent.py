@@ -7,7 +7,7 @@ import uuid
 
 import psutil
 
-from tests._support import AgentProcess, agent_record, wait_until
+from tests._support import START_DEADLINE, AgentProcess, agent_record, wait_until
 
 PLUGIN = b"#!/bin/sh\nexec sleep 3600\n"
 
@@ -37,7 +37,7 @@ def test_config_push_starts_and_stops_a_plugin_on_a_real_agent(server, tmp_path)
         api.post("/api/v1/components/assignments", json={"component_id": comp["id"], "selector": {"tags": [tag]}})
         agent = AgentProcess(tmp_path / "agent", aid).start(server, server.create_token())
         try:
-            wait_until(lambda: (r := agent_record(api, aid)) and r["online"], 20, message="agent online")
+            wait_until(lambda: (r := agent_record(api, aid)) and r["online"], START_DEADLINE, message="agent online")
             # On connect the agent learns its complete set: nothing assigned yet, so no plugins.
             wait_until(lambda: _pushes(server, aid), 10, message="push on connect")
             assert _pushes(server, aid)[0].endswith(": none")
@@ -62,9 +62,9 @@ def test_a_task_round_trip_through_a_real_agent_and_its_collector(server, tmp_pa
         api.post("/api/v1/components/assignments", json={"component_id": collector["id"], "selector": {"tags": [tag]}})
         agent = AgentProcess(tmp_path / "agent", aid).start(server, server.create_token())
         try:
-            wait_until(lambda: (r := agent_record(api, aid)) and r["online"], 20, message="agent online")
+            wait_until(lambda: (r := agent_record(api, aid)) and r["online"], START_DEADLINE, message="agent online")
             api.post(f"/api/v1/agents/{aid}/tags", json={"tags": [tag]})
-            agent.log.wait_for(r"plugin collector \S+ started", 30)
+            agent.log.wait_for(r"plugin collector \S+ started", START_DEADLINE)
             task = api.post("/api/v1/tasks", json={"object_name": "collector", "data_type": 5100,
                                                    "data": '{"types": ["volume"]}',
                                                    "targets": {"agent_ids": [aid]}}).json()  # fmt: skip
@@ -83,7 +83,7 @@ def test_delete_revokes_a_real_agent_and_closes_its_stream(server, tmp_path):
     agent = AgentProcess(tmp_path / "agent", aid).start(server, server.create_token())
     try:
         with server.api() as api:
-            wait_until(lambda: (r := agent_record(api, aid)) and r["online"], 20, message="agent online")
+            wait_until(lambda: (r := agent_record(api, aid)) and r["online"], START_DEADLINE, message="agent online")
             assert api.delete(f"/api/v1/agents/{aid}").json()["disconnected"] is True
             agent.log.wait_for(r"ended: PERMISSION_DENIED .*revoked", 15)
             wait_until(lambda: not agent_record(api, aid)["online"], 10, message="agent offline")

@@ -92,9 +92,13 @@ class AgentHub:
         self._conns[conn.agent_id] = conn
         return True
 
+    def holds(self, conn: Connection) -> bool:
+        """Whether ``conn`` is its agent's current stream here (not yet unregistered or replaced)."""
+        return self._conns.get(conn.agent_id) is conn
+
     def unregister(self, conn: Connection) -> bool:
         """Remove ``conn``; False if a newer stream of the agent has replaced it."""
-        if self._conns.get(conn.agent_id) is conn:
+        if self.holds(conn):
             del self._conns[conn.agent_id]
             return True
         return False

@@ -38,6 +38,7 @@ from elkeid.server.store import NotFound, Store
 from ._auth import authenticate
 from ._hub import AgentHub, Connection
 from ._identity import PeerIdentity
+from ._presence import AgentPresence
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,8 @@ class TransferServicer:
         self.max_batch_records = max_batch_records
         self.max_agents = max_agents
         self.bad_records = 0
+        #: Online/offline in the store; its ``run`` task must be started before the gRPC server.
+        self.presence = AgentPresence(store, hub)
 
     async def Transfer(self, request_iterator, context: grpc.aio.ServicerContext):  # noqa: N802 - gRPC name
         ident = await authenticate(context, self.store)
@@ -144,8 +147,7 @@ class TransferServicer:
         reject: _Reject | None = None
         try:
             try:
-                await anyio.to_thread.run_sync(self.store.agent_connected, ident.agent_id, _host_fields(first),
-                                               ident.source_ip)  # fmt: skip
+                await self.presence.connected(conn, _host_fields(first), ident.source_ip)
             except NotFound:
                 reject = _Reject(grpc.StatusCode.PERMISSION_DENIED, f"agent {ident.agent_id} is not enrolled here")
             else:
@@ -153,10 +155,10 @@ class TransferServicer:
                 reject = await self._serve(ident, conn, first, context)
         finally:
             conn.close_streams()
-            with anyio.CancelScope(shield=True):
-                if self.hub.unregister(conn):
-                    await anyio.to_thread.run_sync(self.store.agent_disconnected, ident.agent_id)
-                log.info("agent %s disconnected (%s)", ident.agent_id, reject or conn.close_reason or "stream ended")
+            # No await here: gRPC cancels this task natively when the agent cancels its call,
+            # which no shield stops; AgentPresence finishes the bookkeeping in a task of its own.
+            departed = self.presence.departed(conn, str(reject or conn.close_reason or "stream ended"))
+        await departed.wait()  # recorded before the agent hears why its stream ended
         if reject is not None:
             await context.abort(reject.code, reject.message)
         if conn.close_reason:
