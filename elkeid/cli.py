@@ -63,6 +63,7 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--san", action="append", default=[], metavar="NAME", help="a name or IP for the server certificate (repeatable; default: host name, localhost, 127.0.0.1, ::1)")
     s.add_argument("--advertise-grpc", action="append", default=[], metavar="HOST:PORT", help="gRPC address given to enrolling agents (repeatable; default: the host they enrolled through)")
     s.add_argument("--local-agent", action="store_true", help="also run an agent on this host (enrolled automatically)")
+    s.add_argument("--adopt-ca", action="store_true", help="make this server's CA the database's CA even though servers with another CA used it (their agents must re-enroll)")
     s.add_argument("--default-plugins", default="driver,collector,journal_watcher", metavar="LIST",
                    help="built-in plugins assigned to every agent when the database is new (comma-separated; "
                         "empty for none; default driver,collector,journal_watcher)")
@@ -163,6 +164,7 @@ def _server_config(args) -> ServerConfig:
     cfg.sans = list(getattr(args, "san", []))
     cfg.advertise_grpc = [str(parse_host_port(a, setting="--advertise-grpc")) for a in getattr(args, "advertise_grpc", [])]
     cfg.local_agent = bool(getattr(args, "local_agent", False))
+    cfg.adopt_ca = bool(getattr(args, "adopt_ca", False))
     cfg.default_plugins = tuple(p.strip() for p in getattr(args, "default_plugins", "").split(",") if p.strip())
     if cfg.default_plugins:
         from elkeid.agent.plugins import REGISTRY

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,6 +117,9 @@ class ServerConfig:
     rules_poll: float = 2.0
     alert_dedup_window: float = 3600.0
     notify: list[str] = field(default_factory=list)  # sink URLs (--notify)
+    # Several servers on one database (docs/service-discovery.md, "A cluster"): accept that this
+    # server's CA replaces the one the database was used with (--adopt-ca).
+    adopt_ca: bool = False
 
     @property
     def pki_dir(self) -> Path:
@@ -142,14 +146,31 @@ class ServerConfig:
         recorded = self._read_settings().get("db")
         url = self.db_url or recorded or f"sqlite:///{(self.data_dir / 'elkeid.db').resolve()}"
         if url != recorded:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
             data = self._read_settings()
             data["db"] = url
-            fd = os.open(self.settings_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                json.dump(data, fh, indent=2)
+            self._write_settings(data)
         self.db_url = url
         return url
+
+    def resolve_server_id(self) -> str:
+        """This server's identity among servers sharing a database: made at first start, kept in ``server.json``.
+
+        It marks the agents whose streams this server holds, so that its start and
+        stop (and a stream ending here after the agent moved on) change only those.
+        """
+        data = self._read_settings()
+        sid = data.get("server_id")
+        if isinstance(sid, str) and 0 < len(sid) <= 64:
+            return sid
+        data["server_id"] = sid = secrets.token_hex(8)
+        self._write_settings(data)
+        return sid
+
+    def _write_settings(self, data: dict) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.settings_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, indent=2)
 
     def _read_settings(self) -> dict:
         try:

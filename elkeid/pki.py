@@ -343,9 +343,8 @@ class ServerPKI:
             reissue = not (srv_key_path.exists() and srv_path.exists())
             if not reissue:
                 current = load_cert(srv_path.read_bytes())
-                reissue = not _covers(current, sans) or current.not_valid_after_utc < _now() + _dt.timedelta(
-                    days=30
-                )
+                reissue = (not _covers(current, sans) or not _issued_by(current, ca_cert)
+                           or current.not_valid_after_utc < _now() + _dt.timedelta(days=30))  # fmt: skip
             if reissue:
                 key, cert = issue_server_cert(ca_key, ca_cert, sans)
                 write_private(srv_key_path, key_pem(key))
@@ -367,6 +366,15 @@ class ServerPKI:
             server_cert_pem=srv_path.read_bytes(),
             signing_key=signing_key,
         )
+
+
+def _issued_by(cert: x509.Certificate, ca_cert: x509.Certificate) -> bool:
+    """Whether ``ca_cert`` signed ``cert`` (not so once the CA files were replaced by a cluster's)."""
+    try:
+        cert.verify_directly_issued_by(ca_cert)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 def _covers(cert: x509.Certificate, sans: list[str]) -> bool:

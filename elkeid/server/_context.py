@@ -30,6 +30,8 @@ class ServerContext:
     store: Store
     hub: AgentHub
     writer: BatchWriter
+    #: This server's identity among servers sharing the database (ServerConfig.resolve_server_id).
+    server_id: str = ""
     grpc_port: int = 0
     https_port: int = 0
     manager: Any = None  # elkeid.server.manager.Manager: task rollout, config pushes, login throttle

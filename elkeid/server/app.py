@@ -19,6 +19,7 @@ from elkeid.server.manager import Manager, create_app, generate_password, hash_p
 from elkeid.server.pipeline import BatchWriter, run_retention
 from elkeid.server.store import Store
 
+from ._cluster import check_cluster_ca
 from ._context import ServerContext, derived_stream
 
 log = logging.getLogger(__name__)
@@ -51,16 +52,21 @@ async def run_server(config: ServerConfig, *, task_status: TaskStatus[ServerCont
     pki = await anyio.to_thread.run_sync(ServerPKI.load_or_create, config.pki_dir, config.sans or default_sans())
     cluster_token = await anyio.to_thread.run_sync(sd.load_or_create_cluster_token, config.pki_dir)
     store = await anyio.to_thread.run_sync(open_store, config)
+    server_id = await anyio.to_thread.run_sync(config.resolve_server_id)
     ctx: ServerContext | None = None
     try:
+        await anyio.to_thread.run_sync(lambda: check_cluster_ca(store, pki.ca_fingerprint, config.pki_dir,
+                                                                adopt=config.adopt_ca))  # fmt: skip
         new_password = await anyio.to_thread.run_sync(ensure_admin, store)
         if new_password is not None and not os.environ.get(ADMIN_PASSWORD_ENV):
             print(f"Created user 'admin' with password: {new_password}  (shown once; change it after logging in)",
                   flush=True)  # fmt: skip
-        await anyio.to_thread.run_sync(store.mark_all_offline)
+        # Agents this server held before it stopped (or crashed); other servers' agents stay as they are.
+        await anyio.to_thread.run_sync(store.mark_offline, server_id)
         hub = AgentHub()
         writer = BatchWriter(store)
-        ctx = ServerContext(config=config, pki=pki, store=store, hub=hub, writer=writer, derived=derived_stream())
+        ctx = ServerContext(config=config, pki=pki, store=store, hub=hub, writer=writer, derived=derived_stream(),
+                            server_id=server_id)  # fmt: skip
         async with ctx.derived[0], ctx.derived[1], anyio.create_task_group() as tg:
             await tg.start(writer.run)
             ctx.manager = Manager(ctx)  # task rollout and results, plugin config pushes
@@ -71,7 +77,7 @@ async def run_server(config: ServerConfig, *, task_status: TaskStatus[ServerCont
             ctx.detection = DetectionService(ctx)  # rules, engine runner, alerts, notifications
             await tg.start(ctx.detection.run)
             transfer = TransferServicer(store, hub, writer, max_batch_records=config.max_batch_records,
-                                        max_agents=config.max_agents)  # fmt: skip
+                                        max_agents=config.max_agents, server_id=server_id)  # fmt: skip
             await tg.start(transfer.presence.run)
             upload = FileExtServicer(store, config.upload_dir, config.max_upload_bytes)
             ctx.grpc_port = await tg.start(lambda task_status: serve_grpc(
@@ -94,7 +100,7 @@ async def run_server(config: ServerConfig, *, task_status: TaskStatus[ServerCont
             for stream in ctx.derived:
                 stream.close()
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(store.mark_all_offline)
+            await anyio.to_thread.run_sync(store.mark_offline, server_id)
             store.close()
 
 

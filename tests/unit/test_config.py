@@ -38,6 +38,15 @@ def test_db_url_is_recorded_for_admin_verbs(tmp_path):
     assert ServerConfig(data_dir=tmp_path).resolve_db_url() == other
 
 
+def test_server_id_is_made_once_and_kept_beside_the_db_url(tmp_path):
+    cfg = ServerConfig(data_dir=tmp_path)
+    url = cfg.resolve_db_url()
+    sid = cfg.resolve_server_id()
+    assert len(sid) == 16 and ServerConfig(data_dir=tmp_path).resolve_server_id() == sid
+    assert ServerConfig(data_dir=tmp_path).resolve_db_url() == url  # one file, both settings
+    assert ServerConfig(data_dir=tmp_path / "other").resolve_server_id() != sid
+
+
 @pytest.mark.parametrize("text, want", [("1048576", 1 << 20), ("512K", 512 << 10), ("256M", 256 << 20), ("2g", 2 << 30),
                                         ("40KiB", 40 << 10), ("1.5M", 3 << 19)])  # fmt: skip
 def test_parse_size(text, want):

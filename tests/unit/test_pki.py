@@ -59,6 +59,18 @@ def test_server_pki_created_once_and_reissued_for_new_sans(tmp_path):
     assert "hids.example.org" in sans.get_values_for_type(x509.DNSName)
 
 
+def test_server_certificate_is_reissued_when_the_ca_files_are_replaced(tmp_path):
+    # Joining a cluster: a server that started alone gets the cluster's CA files copied in.
+    alone = pki.ServerPKI.load_or_create(tmp_path / "b", ["localhost"])
+    cluster = pki.ServerPKI.load_or_create(tmp_path / "a", ["localhost"])
+    for name in ("ca.crt", "ca.key", "signing.key"):
+        (tmp_path / "b" / name).write_bytes((tmp_path / "a" / name).read_bytes())
+    joined = pki.ServerPKI.load_or_create(tmp_path / "b", ["localhost"])
+    assert joined.ca_fingerprint == cluster.ca_fingerprint != alone.ca_fingerprint
+    assert joined.server_cert_pem != alone.server_cert_pem
+    pki.load_cert(joined.server_cert_pem).verify_directly_issued_by(cluster.ca_cert)
+
+
 def test_unreadable_pki_file_is_a_pki_error(tmp_path):
     pki.ServerPKI.load_or_create(tmp_path, ["localhost"])
     (tmp_path / "ca.crt").write_text("garbage")

@@ -20,7 +20,11 @@ Two orders are kept:
 Error handling: a store failure while recording a departure is logged and the
 hub lets go anyway (the row then ages out after ``ONLINE_FRESHNESS``); it never
 reaches the server's task group. While the server stops, departures only leave
-the hub: ``run_server`` marks every agent offline on its way out.
+the hub: ``run_server`` marks offline every agent it held on its way out.
+
+Several servers on one database: "online" records which server holds the
+stream, and a departure changes the row only while it still names this
+server, so an agent that moved to another server stays online there.
 """
 
 from __future__ import annotations
@@ -42,9 +46,12 @@ log = logging.getLogger(__name__)
 class AgentPresence:
     """Writes connects and departures of Transfer streams to the store; see the module docstring."""
 
-    def __init__(self, store: Store, hub: AgentHub) -> None:
+    def __init__(self, store: Store, hub: AgentHub, server_id: str = "") -> None:
         self.store = store
         self.hub = hub
+        #: Written with "online" and required for "offline": with several servers on one database,
+        #: a stream ending here must not mark offline an agent that has reconnected to another.
+        self.server_id = server_id
         self._locks: dict[str, anyio.Lock] = {}
         self._tg: TaskGroup | None = None
 
@@ -61,7 +68,8 @@ class AgentPresence:
     async def connected(self, conn: Connection, host: dict[str, Any], source_ip: str) -> None:
         """Mark ``conn``'s agent online (call once the hub holds ``conn``). Raises: NotFound."""
         async with self._agent_lock(conn.agent_id):
-            await anyio.to_thread.run_sync(self.store.agent_connected, conn.agent_id, host, source_ip)
+            await anyio.to_thread.run_sync(self.store.agent_connected, conn.agent_id, host, source_ip,
+                                         self.server_id)  # fmt: skip
 
     def departed(self, conn: Connection, reason: str) -> anyio.Event:
         """``conn``'s stream is over: mark its agent offline, then drop it from the hub.
@@ -84,7 +92,7 @@ class AgentPresence:
             async with self._agent_lock(conn.agent_id):
                 if self.hub.holds(conn):  # else a newer stream replaced it and wrote "online" itself
                     try:
-                        await anyio.to_thread.run_sync(self.store.agent_disconnected, conn.agent_id)
+                        await anyio.to_thread.run_sync(self.store.agent_disconnected, conn.agent_id, self.server_id)
                     except Exception as exc:  # noqa: BLE001 - a database error must not stop the server from here
                         log.warning("agent %s disconnected, but the store could not record it (%s); it shows "
                                     "online until its last contact is %.0fs old", conn.agent_id, exc,

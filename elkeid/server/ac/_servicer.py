@@ -116,7 +116,8 @@ class TransferServicer:
     """``grpc.Transfer/Transfer``: see the module docstring for every refusal."""
 
     def __init__(self, store: Store, hub: AgentHub, writer: BatchWriter, *,
-                 max_batch_records: int = MAX_BATCH_RECORDS, max_agents: int = MAX_AGENTS) -> None:  # fmt: skip
+                 max_batch_records: int = MAX_BATCH_RECORDS, max_agents: int = MAX_AGENTS,
+                 server_id: str = "") -> None:  # fmt: skip
         self.store = store
         self.hub = hub
         self.writer = writer
@@ -124,7 +125,7 @@ class TransferServicer:
         self.max_agents = max_agents
         self.bad_records = 0
         #: Online/offline in the store; its ``run`` task must be started before the gRPC server.
-        self.presence = AgentPresence(store, hub)
+        self.presence = AgentPresence(store, hub, server_id)
 
     async def Transfer(self, request_iterator, context: grpc.aio.ServicerContext):  # noqa: N802 - gRPC name
         ident = await authenticate(context, self.store)

@@ -74,7 +74,7 @@ async def announce(ctx, interval: float = REGISTER_EVERY, *,
 def _register_all(ctx, instances: list[tuple[str, str, int]]) -> None:
     for name, host, port in instances:
         weight = len(ctx.hub) if name == AC_SERVICE else 0
-        ctx.store.register_instance(name, host, port, weight, {"pid": str(os.getpid())})
+        ctx.store.register_instance(name, host, port, weight, {"pid": str(os.getpid()), "server_id": ctx.server_id})
     ctx.store.expire_instances()
 
 

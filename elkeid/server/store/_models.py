@@ -68,6 +68,8 @@ class Agent(Base):
     last_heartbeat: Mapped[dict] = mapped_column(JSON, default=dict)
     last_heartbeat_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     tags: Mapped[list] = mapped_column(JSON, default=list)
+    #: The server (ServerConfig.resolve_server_id) holding the agent's stream, when several share the database.
+    server_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Certificate(Base):

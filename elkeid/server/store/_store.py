@@ -10,7 +10,7 @@ import secrets
 import time
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -54,6 +54,7 @@ def _agent_dict(a: Agent) -> dict[str, Any]:
         "last_heartbeat_at": a.last_heartbeat_at,
         "last_heartbeat": dict(a.last_heartbeat or {}),
         "tags": list(a.tags or []),
+        "server_id": a.server_id or "",
     }
 
 
@@ -251,13 +252,15 @@ class Store(UserAdmin, AgentQueries, TaskStore, ComponentStore, AuditLog, Ingest
             return serials
 
     # --- agent presence ------------------------------------------------------------
-    def agent_connected(self, agent_id: str, host: dict[str, Any], source_ip: str) -> None:
+    def agent_connected(self, agent_id: str, host: dict[str, Any], source_ip: str, server_id: str = "") -> None:
+        """Mark the agent online, held by ``server_id`` (the server whose stream it is). Raises: NotFound."""
         now = time.time()
         with self.session() as s, s.begin():
             agent = s.get(Agent, agent_id)
             if agent is None:  # enrolled by another server sharing the database, then lost? keep going
                 raise NotFound(f"no agent with id {agent_id!r}")
             agent.online = True
+            agent.server_id = server_id or None
             agent.last_seen = now
             agent.first_seen = agent.first_seen or now
             agent.source_ip = source_ip or agent.source_ip
@@ -269,13 +272,24 @@ class Store(UserAdmin, AgentQueries, TaskStore, ComponentStore, AuditLog, Ingest
                 if key in host:
                     setattr(agent, key, [a[:64] for a in host[key][:64]])
 
-    def agent_disconnected(self, agent_id: str) -> None:
+    def agent_disconnected(self, agent_id: str, server_id: str = "") -> bool:
+        """Mark the agent offline, unless another server holds its stream by now (with several servers on
+        one database an agent may reconnect elsewhere before this server hears its old stream end).
+        Whether the row was changed."""
+        stmt = update(Agent).where(Agent.id == agent_id)
+        if server_id:
+            stmt = stmt.where(or_(Agent.server_id == server_id, Agent.server_id.is_(None)))
         with self.session() as s, s.begin():
-            s.execute(update(Agent).where(Agent.id == agent_id).values(online=False, last_seen=time.time()))
+            return s.execute(stmt.values(online=False, last_seen=time.time())).rowcount > 0
 
-    def mark_all_offline(self) -> None:
+    def mark_offline(self, server_id: str = "") -> int:
+        """Mark offline the agents ``server_id`` held (on its start and stop), and those nobody claims;
+        every online agent when ``server_id`` is empty. How many rows changed."""
+        stmt = update(Agent).where(Agent.online.is_(True))
+        if server_id:
+            stmt = stmt.where(or_(Agent.server_id == server_id, Agent.server_id.is_(None)))
         with self.session() as s, s.begin():
-            s.execute(update(Agent).where(Agent.online.is_(True)).values(online=False))
+            return s.execute(stmt.values(online=False)).rowcount
 
     def get_agent(self, agent_id: str) -> dict[str, Any]:
         """Raises: NotFound."""
