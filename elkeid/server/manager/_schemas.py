@@ -40,7 +40,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Agent": _obj(
         {"id": _STR, "hostname": _STR, "version": _STR, "product": _STR, "online": _BOOL,
          "status": _STR, "tags": _STRS, "intranet_ipv4": _STRS,
-         "extranet_ipv4": _STRS, "intranet_ipv6": _STRS, "extranet_ipv6": _STRS, "source_ip": _STR,
+         "extranet_ipv4": _STRS, "intranet_ipv6": _STRS, "extranet_ipv6": _STRS, "source_ip": _STR, "server_id": _STR,
          "enrolled_at": _NUM, "first_seen": _TIME, "last_seen": _TIME, "last_heartbeat_at": _TIME,
          "last_heartbeat": _MAP, "kernel_version": _STR, "platform": _STR, "platform_family": _STR,
          "platform_version": _STR, "arch": _STR},
