@@ -40,7 +40,9 @@ async def test_flag_and_api_sinks_receive_alerts_and_counters_survive_changes(st
             assert api_rx.requests[0]["headers"]["Authorization"] == "Bearer s3cret"
             await service.configure([{"url": api_rx.url, "name": "soc"}, {"url": "slack+" + second_rx.url, "name": "chat"}])
             service.submit(alert(rule_id="two"))
-            await until(lambda: len(api_rx.requests) == 2 and len(second_rx.requests) == 1)
+            # Every sink's delivery counted (the flag sink's second one may land last).
+            await until(lambda: len(api_rx.requests) == 2 and len(second_rx.requests) == 1
+                        and len(flag_rx.requests) == 2 and service.snapshot()["totals"]["sent"] == 5)  # fmt: skip
             tg.cancel_scope.cancel()
     assert json.loads(second_rx.requests[0]["body"])["attachments"][0]["title"].startswith("Reverse shell")
     snap = service.snapshot()
