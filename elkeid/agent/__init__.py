@@ -17,8 +17,9 @@ import importlib
 _EXPORTS = {
     "Agent": ".core", "load_or_enroll": ".core", "run_agent": ".core",
     "Credentials": ".enrollment", "enroll": ".enrollment",
-    "AgentError": ".errors", "EnrollmentError": ".errors", "NotEnrolled": ".errors", "PackageRejected": ".errors",
-    "PluginError": ".errors", "RecordError": ".errors", "SpoolError": ".errors", "TaskError": ".errors",
+    "AgentError": ".errors", "DiscoveryMemoryError": ".errors", "EnrollmentError": ".errors", "NotEnrolled": ".errors",
+    "PackageRejected": ".errors", "PluginError": ".errors", "RecordError": ".errors", "SpoolError": ".errors",
+    "TaskError": ".errors",
     "agent_id": ".identity",
     "LimitsStatus": "._limits", "apply_limits": "._limits",
     "signed_message": "._packages",
