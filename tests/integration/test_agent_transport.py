@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 import time
 
 import pytest
 
 from elkeid.proto import transfer_pb2
-from tests._support import free_port, wait_until
-from tests.integration._agent_peer import peer, plugin_package, start_agent, stored_events  # noqa: F401
+from tests._support import START_DEADLINE, free_port, wait_until
+from tests.integration._agent_peer import AgentPeer, peer, plugin_package, start_agent, stored_events  # noqa: F401
 
 EMITTED = 7001
 
@@ -155,6 +157,35 @@ def test_without_service_discovery_the_enrolled_address_is_used(peer, tmp_path):
         agent.log.wait_for("no service discovery", 5)
     finally:
         agent.stop()
+
+
+def test_when_the_enrollment_server_is_gone_the_servers_discovery_named_before_are_dialled(peer, tmp_path):
+    aid = "sd-memory-agent"
+    other = AgentPeer(tmp_path / "other").start()  # a server of another CA: the agent must refuse it
+    try:
+        peer.enroll(tmp_path / "agent", aid, grpc_addresses=[f"127.0.0.1:{free_port()}"])  # nobody there
+        named = [f"127.0.0.1:{other.grpc_port}", f"127.0.0.1:{peer.grpc_port}"]
+        peer.sd_answer = {"data": [{"name": "hids_svr_grpc", "ip": "127.0.0.1", "port": other.grpc_port, "weight": 0},
+                                   {"name": "hids_svr_grpc", "ip": "127.0.0.1", "port": peer.grpc_port, "weight": 1}]}
+        agent = start_agent(peer, tmp_path / "agent", agent_id=aid)
+        try:
+            wait_until(lambda: peer.sessions.get(aid), START_DEADLINE, message="connected through discovery")
+        finally:
+            agent.stop()
+        assert json.loads((tmp_path / "agent" / "discovery.json").read_text())["addresses"] == named
+        peer.stop_https()  # the enrollment server's HTTPS is gone for good
+        agent = start_agent(peer, tmp_path / "agent", agent_id=aid)
+        try:
+            wait_until(lambda: peer.sessions.get(aid, 0) >= 2, START_DEADLINE, message="connected through memory")
+            agent.log.wait_for(r"service discovery at https://127\.0\.0\.1:\d+/registry/detail failed \(.+\); "
+                               r"trying 2 servers it named before \(received at ", 5)  # fmt: skip
+            # Tried first, and refused: its certificate is not from the pinned CA.
+            agent.log.wait_for(re.escape(f"connection to {named[0]} ended: UNAVAILABLE"), 5)
+        finally:
+            agent.stop()
+        assert aid not in other.sessions
+    finally:
+        other.close()
 
 
 def test_a_batch_the_server_keeps_refusing_is_dropped_and_reported(peer, tmp_path):
