@@ -1,9 +1,10 @@
 """``elkeid agent``: the core that enrolls, streams records to the server and hosts plugins.
 
 Layering: ``core`` wires the parts; ``transport`` (+ ``_spool``, ``_wire``,
-``_discovery``) moves records; ``_plugin_host`` / ``_plugin`` run plugins;
-``_config_sync`` / ``_packages`` decide which; ``_tasks`` answers tasks;
-``_limits`` applies self-limits; ``heartbeat`` / ``_procstats`` measure.
+``_discovery`` with ``_discovery_answer`` and ``_discovery_memory``) moves
+records; ``_plugin_host`` / ``_plugin`` run plugins; ``_config_sync`` /
+``_packages`` decide which; ``_tasks`` answers tasks; ``_limits`` applies
+self-limits; ``heartbeat`` / ``_procstats`` measure.
 
 The names below are imported on first use (PEP 562): every built-in plugin
 process imports ``elkeid.agent.plugins``, which runs this file, and must not pay

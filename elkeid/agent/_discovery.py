@@ -128,7 +128,8 @@ class Discovery:
             self._once("memory", logging.WARNING, "ignoring the remembered service-discovery answer: %s", exc)
             return None
         if remembered is not None and remembered.server != self.creds.server:
-            self._once("memory-server", logging.INFO, "ignoring %s: it holds an answer of %s, not of %s (enrolled since)",
+            self._once("memory-server", logging.INFO,
+                       "ignoring %s: it holds an answer of %s, not of %s (enrolled since)",
                        self.memory, remembered.server, self.creds.server)  # fmt: skip
             return None
         return remembered

@@ -143,13 +143,18 @@ class _Https(http.server.BaseHTTPRequestHandler):
 
 
 class AgentPeer:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, ca_of: "AgentPeer | None" = None,
+                 names: tuple[str, ...] = ("localhost", "127.0.0.1")) -> None:  # fmt: skip
+        """``ca_of``: share that peer's CA (else a CA of its own); ``names``: what the server certificate names."""
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
-        self.ca_key, ca_cert = pki.create_ca("Agent test CA")
+        if ca_of is None:
+            self.ca_key, ca_cert = pki.create_ca("Agent test CA")
+        else:
+            self.ca_key, ca_cert = ca_of.ca_key, ca_of.ca_cert
         self.ca_cert = ca_cert
         self.ca_pem = pki.cert_pem(ca_cert)
-        key, cert = pki.issue_server_cert(self.ca_key, ca_cert, ["localhost", "127.0.0.1"])
+        key, cert = pki.issue_server_cert(self.ca_key, ca_cert, list(names))
         self.server_key_pem, self.server_cert_pem = pki.key_pem(key), pki.cert_pem(cert)
         self.signing_key = ed25519.Ed25519PrivateKey.generate()
         self.lock = threading.Lock()

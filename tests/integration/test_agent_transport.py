@@ -159,14 +159,20 @@ def test_without_service_discovery_the_enrolled_address_is_used(peer, tmp_path):
         agent.stop()
 
 
+def _sd_answer(*ports: int) -> dict:
+    return {"data": [{"name": "hids_svr_grpc", "ip": "127.0.0.1", "port": p, "weight": w} for w, p in enumerate(ports)]}
+
+
 def test_when_the_enrollment_server_is_gone_the_servers_discovery_named_before_are_dialled(peer, tmp_path):
     aid = "sd-memory-agent"
-    other = AgentPeer(tmp_path / "other").start()  # a server of another CA: the agent must refuse it
+    # Two servers the agent must refuse: one of another CA, one of its CA whose certificate does
+    # not name the host the agent enrolled through (127.0.0.1).
+    other_ca = AgentPeer(tmp_path / "other-ca").start()
+    other_name = AgentPeer(tmp_path / "other-name", ca_of=peer, names=("elsewhere.example",)).start()
     try:
         peer.enroll(tmp_path / "agent", aid, grpc_addresses=[f"127.0.0.1:{free_port()}"])  # nobody there
-        named = [f"127.0.0.1:{other.grpc_port}", f"127.0.0.1:{peer.grpc_port}"]
-        peer.sd_answer = {"data": [{"name": "hids_svr_grpc", "ip": "127.0.0.1", "port": other.grpc_port, "weight": 0},
-                                   {"name": "hids_svr_grpc", "ip": "127.0.0.1", "port": peer.grpc_port, "weight": 1}]}
+        peer.sd_answer = _sd_answer(other_ca.grpc_port, other_name.grpc_port, peer.grpc_port)
+        named = [f"127.0.0.1:{p}" for p in (other_ca.grpc_port, other_name.grpc_port, peer.grpc_port)]
         agent = start_agent(peer, tmp_path / "agent", agent_id=aid)
         try:
             wait_until(lambda: peer.sessions.get(aid), START_DEADLINE, message="connected through discovery")
@@ -178,14 +184,17 @@ def test_when_the_enrollment_server_is_gone_the_servers_discovery_named_before_a
         try:
             wait_until(lambda: peer.sessions.get(aid, 0) >= 2, START_DEADLINE, message="connected through memory")
             agent.log.wait_for(r"service discovery at https://127\.0\.0\.1:\d+/registry/detail failed \(.+\); "
-                               r"trying 2 servers it named before \(received at ", 5)  # fmt: skip
-            # Tried first, and refused: its certificate is not from the pinned CA.
-            agent.log.wait_for(re.escape(f"connection to {named[0]} ended: UNAVAILABLE"), 5)
+                               r"trying 3 servers it named before \(received at ", 5)  # fmt: skip
+            # Tried in the remembered order, and refused as freshly discovered ones are.
+            refused = "connection to {} ended: UNAVAILABLE.*{}"
+            agent.log.wait_for(refused.format(re.escape(named[0]), "CERTIFICATE_VERIFY_FAILED"), 5)
+            agent.log.wait_for(refused.format(re.escape(named[1]), "Hostname Verification"), 5)
         finally:
             agent.stop()
-        assert aid not in other.sessions
+        assert aid not in other_ca.sessions and aid not in other_name.sessions
     finally:
-        other.close()
+        other_ca.close()
+        other_name.close()
 
 
 def test_a_batch_the_server_keeps_refusing_is_dropped_and_reported(peer, tmp_path):

@@ -71,8 +71,8 @@ def _fail(peer: AgentPeer, how: str) -> None:
         peer.sd_answer = {"data": {"ip": "10.0.0.7", "port": 6751}}
 
 
-REASONS = {"unreachable": "All connection attempts failed", "404": "HTTP 404", "503": "HTTP 503", "not JSON": "the answer is not JSON",
-           "no data list": "the answer has no data list"}  # fmt: skip
+REASONS = {"unreachable": "All connection attempts failed", "404": "HTTP 404", "503": "HTTP 503",
+           "not JSON": "the answer is not JSON", "no data list": "the answer has no data list"}  # fmt: skip
 
 
 @pytest.mark.parametrize("how", sorted(REASONS))
