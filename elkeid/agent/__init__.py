@@ -1,9 +1,10 @@
 """``elkeid agent``: the core that enrolls, streams records to the server and hosts plugins.
 
 Layering: ``core`` wires the parts; ``transport`` (+ ``_spool``, ``_wire``,
-``_discovery``) moves records; ``_plugin_host`` / ``_plugin`` run plugins;
-``_config_sync`` / ``_packages`` decide which; ``_tasks`` answers tasks;
-``_limits`` applies self-limits; ``heartbeat`` / ``_procstats`` measure.
+``_discovery`` with ``_discovery_answer`` and ``_discovery_memory``) moves
+records; ``_plugin_host`` / ``_plugin`` run plugins; ``_config_sync`` /
+``_packages`` decide which; ``_tasks`` answers tasks; ``_limits`` applies
+self-limits; ``heartbeat`` / ``_procstats`` measure.
 
 The names below are imported on first use (PEP 562): every built-in plugin
 process imports ``elkeid.agent.plugins``, which runs this file, and must not pay
@@ -17,8 +18,9 @@ import importlib
 _EXPORTS = {
     "Agent": ".core", "load_or_enroll": ".core", "run_agent": ".core",
     "Credentials": ".enrollment", "enroll": ".enrollment",
-    "AgentError": ".errors", "EnrollmentError": ".errors", "NotEnrolled": ".errors", "PackageRejected": ".errors",
-    "PluginError": ".errors", "RecordError": ".errors", "SpoolError": ".errors", "TaskError": ".errors",
+    "AgentError": ".errors", "DiscoveryMemoryError": ".errors", "EnrollmentError": ".errors", "NotEnrolled": ".errors",
+    "PackageRejected": ".errors", "PluginError": ".errors", "RecordError": ".errors", "SpoolError": ".errors",
+    "TaskError": ".errors",
     "agent_id": ".identity",
     "LimitsStatus": "._limits", "apply_limits": "._limits",
     "signed_message": "._packages",

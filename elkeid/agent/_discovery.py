@@ -1,85 +1,135 @@
 """Service discovery: ask the enrollment server which agent centers to dial.
 
-``GET https://SERVER/registry/detail?name=hids_svr_grpc&count=K`` answers
-``{"data": [{"name", "ip", "port", "weight", "extra"}, ...]}``, least loaded
-first (PROTOCOL.md). The server's certificate is checked against the pinned CA.
+``GET https://SERVER/registry/detail?name=hids_svr_grpc&count=5`` names the
+agent centers of the cluster, least loaded first (:mod:`._discovery_answer`).
+The server's certificate is checked against the pinned CA. The last non-empty
+answer is remembered in the data directory (:mod:`._discovery_memory`).
 
-Error handling: discovery is an optimisation, never a requirement. A server
-without it (404), an unreachable one, a bad answer or a timeout all yield an
-empty list, so the caller falls back to the addresses from enrollment; each
-kind of failure is logged once at WARNING (404 at INFO), then at DEBUG.
+Error handling: discovery is an optimisation, never a requirement. When it
+fails (unreachable, timeout, an HTTP status other than 200, an answer that is
+not JSON or has no ``data`` list) the addresses remembered from an earlier answer
+are returned instead, so an agent whose enrollment server is gone for good still
+finds the other servers of its cluster; with nothing remembered the answer is
+empty and the caller falls back to the addresses from enrollment. An empty
+answer from a working server is not a failure: the enrolled addresses are used.
+Each kind of failure is logged once at WARNING (404 at INFO when nothing is
+remembered), then at DEBUG; so is a remembered file that cannot be used.
 """
 
 from __future__ import annotations
 
 import logging
 import ssl
+import time
+from datetime import datetime, timezone
+from pathlib import Path
 
+import anyio
 import httpx
 
+from ._discovery_answer import COUNT, SERVICE, parse_detail
+from ._discovery_memory import Remembered, load, save
 from .enrollment import Credentials
+from .errors import DiscoveryMemoryError
 
 log = logging.getLogger(__name__)
 
-SERVICE = "hids_svr_grpc"
-COUNT = 5
 TIMEOUT = 5.0
 
-_reported: set[str] = set()
+
+class _Failed(Exception):
+    """Discovery gave no usable answer; ``kind`` keys the log-once set."""
+
+    def __init__(self, kind: str, reason: str, level: int = logging.WARNING) -> None:
+        super().__init__(reason)
+        self.kind, self.reason, self.level = kind, reason, level
 
 
-def _once(kind: str, level: int, msg: str, *args) -> None:
-    log.log(level if kind not in _reported else logging.DEBUG, msg, *args)
-    _reported.add(kind)
+class Discovery:
+    """The agent's service-discovery client and its memory of the last answer.
 
+    Args:
+        creds: the enrollment: server URL and pinned CA.
+        memory: the file keeping the last non-empty answer (``discovery.json`` in
+            the data directory); None remembers nothing.
+        timeout: seconds for the whole request.
+    """
 
-def parse_detail(body: object) -> list[str]:
-    """``HOST:PORT`` strings from a /registry/detail answer; malformed entries are skipped."""
-    out: list[str] = []
-    items = body.get("data") if isinstance(body, dict) else None
-    if not isinstance(items, list):
-        return out
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        ip, port = item.get("ip"), item.get("port")
-        if not isinstance(ip, str) or not ip or any(c in ip for c in "/ \t\n@") or isinstance(port, bool):
-            continue
+    def __init__(self, creds: Credentials, memory: Path | None, *, timeout: float = TIMEOUT) -> None:
+        self.creds = creds
+        self.memory = memory
+        self.timeout = timeout
+        self.url = f"{creds.server.rstrip('/')}/registry/detail" if creds.server else ""
+        self._reported: set[str] = set()
+
+    def _once(self, kind: str, level: int, msg: str, *args: object) -> None:
+        log.log(level if kind not in self._reported else logging.DEBUG, msg, *args)
+        self._reported.add(kind)
+
+    async def addresses(self) -> list[str]:
+        """Agent-center addresses to dial before the enrolled ones, least loaded first; [] if none.
+
+        Never raises for a failed discovery or a bad memory file (see the module docstring).
+        """
+        if not self.url:
+            return []
         try:
-            port = int(port)
-        except (TypeError, ValueError):
-            continue
-        if not 0 < port < 65536:
-            continue
-        address = f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
-        if address not in out:
-            out.append(address)
-    return out
+            found = await self._ask()
+        except _Failed as failure:
+            return await self._fall_back(failure)
+        log.debug("service discovery: %s", found)
+        if found and self.memory is not None:
+            answer = Remembered(self.creds.server, time.time(), tuple(found))
+            try:
+                await anyio.to_thread.run_sync(save, self.memory, answer)
+            except OSError as exc:
+                self._once("save", logging.WARNING, "cannot remember the service-discovery answer in %s: %s",
+                           self.memory, exc)  # fmt: skip
+        return found
 
+    async def _ask(self) -> list[str]:
+        """Raises: _Failed with the reason discovery gave nothing usable."""
+        context = ssl.create_default_context(cadata=self.creds.ca_pem.decode())
+        try:
+            async with httpx.AsyncClient(verify=context, timeout=self.timeout) as client:
+                resp = await client.get(self.url, params={"name": SERVICE, "count": COUNT})
+        except httpx.HTTPError as exc:
+            raise _Failed("unreachable", str(exc) or type(exc).__name__) from None
+        if resp.status_code == 404:
+            raise _Failed("404", "HTTP 404: the server has no service discovery", logging.INFO)
+        if resp.status_code != 200:
+            raise _Failed("status", f"HTTP {resp.status_code}")
+        try:
+            body = resp.json()
+        except ValueError:
+            raise _Failed("json", "the answer is not JSON") from None
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+            raise _Failed("json", "the answer has no data list")
+        return parse_detail(body)
 
-async def discover(creds: Credentials) -> list[str]:
-    """Agent-center addresses from service discovery, least loaded first; [] if none."""
-    if not creds.server:
-        return []
-    url = f"{creds.server.rstrip('/')}/registry/detail"
-    context = ssl.create_default_context(cadata=creds.ca_pem.decode())
-    try:
-        async with httpx.AsyncClient(verify=context, timeout=TIMEOUT) as client:
-            resp = await client.get(url, params={"name": SERVICE, "count": COUNT})
-    except httpx.HTTPError as exc:
-        _once("unreachable", logging.WARNING, "service discovery at %s failed (%s); using the enrolled addresses", url, exc)
-        return []
-    if resp.status_code == 404:
-        _once("404", logging.INFO, "the server has no service discovery (404 at %s); using the enrolled addresses", url)
-        return []
-    if resp.status_code != 200:
-        _once("status", logging.WARNING, "service discovery at %s answered HTTP %d; using the enrolled addresses",
-              url, resp.status_code)  # fmt: skip
-        return []
-    try:
-        found = parse_detail(resp.json())
-    except ValueError:
-        _once("json", logging.WARNING, "service discovery at %s answered something that is not JSON", url)
-        return []
-    log.debug("service discovery: %s", found)
-    return found
+    async def _fall_back(self, failure: _Failed) -> list[str]:
+        remembered = await self._recall()
+        if remembered is None:
+            self._once(failure.kind, failure.level, "service discovery at %s failed (%s); using the enrolled addresses",
+                       self.url, failure.reason)  # fmt: skip
+            return []
+        received = datetime.fromtimestamp(remembered.received_at, timezone.utc).isoformat(timespec="seconds")
+        self._once(f"{failure.kind}+memory", logging.WARNING,
+                   "service discovery at %s failed (%s); trying %d servers it named before (received at %s)",
+                   self.url, failure.reason, len(remembered.addresses), received)  # fmt: skip
+        return list(remembered.addresses)
+
+    async def _recall(self) -> Remembered | None:
+        if self.memory is None:
+            return None
+        try:
+            remembered = await anyio.to_thread.run_sync(load, self.memory)
+        except DiscoveryMemoryError as exc:
+            self._once("memory", logging.WARNING, "ignoring the remembered service-discovery answer: %s", exc)
+            return None
+        if remembered is not None and remembered.server != self.creds.server:
+            self._once("memory-server", logging.INFO,
+                       "ignoring %s: it holds an answer of %s, not of %s (enrolled since)",
+                       self.memory, remembered.server, self.creds.server)  # fmt: skip
+            return None
+        return remembered

@@ -7,7 +7,8 @@
     ├── PluginError          a plugin cannot be started or spoke garbage on its pipe
     │   └── RecordError      one record frame is not a valid bridge.Record
     ├── PackageRejected      a plugin package failed download, hash or signature checks
-    └── TaskError            a core task (1050/1051/1060) cannot be carried out
+    ├── TaskError            a core task (1050/1051/1060) cannot be carried out
+    └── DiscoveryMemoryError the remembered discovery answer on disk is not one the agent wrote
 """
 
 
@@ -41,3 +42,7 @@ class PackageRejected(AgentError):
 
 class TaskError(AgentError):
     """A core task has bad data or failed; the message goes back to the server with the token."""
+
+
+class DiscoveryMemoryError(AgentError):
+    """The remembered service-discovery answer is damaged or hostile; it is ignored, the message names the file."""

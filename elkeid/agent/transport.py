@@ -10,8 +10,10 @@ or a restart of the agent, every batch still in the spool is sent again, oldest
 first, and the server drops those it had already stored (PROTOCOL.md, acks).
 
 Addresses: first the service-discovery answer of the enrollment server
-(``GET /registry/detail?name=hids_svr_grpc``, :mod:`._discovery`), then the
-gRPC addresses handed out at enrollment.
+(``GET /registry/detail?name=hids_svr_grpc``, :mod:`._discovery`) or, when
+discovery fails, the last answer it gave (``discovery.json``); then the gRPC
+addresses handed out at enrollment. Both kinds of discovered address are dialled
+alike: verified against the pinned CA under the enrollment host's name.
 
 Error handling: any gRPC failure (server gone, refused, TLS) ends the session;
 the transport tries the next address and backs off exponentially (doubling from
@@ -39,7 +41,8 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from elkeid.config import AgentConfig
 from elkeid.proto import transfer_pb2, transfer_pb2_grpc
 
-from ._discovery import discover
+from ._discovery import Discovery
+from ._discovery_memory import MEMORY_FILE
 from ._spool import Spool
 from ._wire import host_fields as encode_host_fields
 from ._wire import make_record, pack_batch
@@ -179,6 +182,7 @@ class Transport:
         self.address = ""
         self.sessions = 0
         self._target_name = _url_host(creds.server)
+        self._discovery = Discovery(creds, config.data_dir / MEMORY_FILE)
 
     def _credentials(self) -> grpc.ChannelCredentials:
         return grpc.ssl_channel_credentials(
@@ -197,6 +201,7 @@ class Transport:
         if discovered and self._target_name:
             # Discovery names instances by IP; the certificate names the host we
             # enrolled through (and is checked against the pinned CA either way).
+            # Remembered answers (discovery.json) are discovered addresses too.
             options.append(("grpc.ssl_target_name_override", self._target_name))
         return grpc.aio.secure_channel(address, self._credentials(), options=options)
 
@@ -270,7 +275,7 @@ class Transport:
         task_status.started()
         failures = 0
         while True:
-            found = await discover(self.creds)
+            found = await self._discovery.addresses()
             candidates = [(a, True) for a in found]
             candidates += [(a, False) for a in self.creds.grpc_addresses if a not in found]
             for address, discovered in candidates:

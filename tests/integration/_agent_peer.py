@@ -5,8 +5,9 @@ and an Ed25519 package-signing key, and writes enrollment credentials straight
 into an agent's data directory. Transfer behaves like the real agent center:
 it decodes every record, drops batches whose seq is not above the last one it
 stored for that agent (a replay), and acks every batch. Its HTTPS side serves
-``/registry/detail`` (404 until :attr:`AgentPeer.sd_answer` is set) and plugin
-packages under ``/api/v1/components/download/<sha256>``.
+``/registry/detail`` (404 until :attr:`AgentPeer.sd_answer` is set; bytes are
+sent as they are, with :attr:`AgentPeer.sd_status`) and plugin packages under
+``/api/v1/components/download/<sha256>``.
 
 Nothing here is a mock: the agent under test talks real mutual-TLS gRPC and
 HTTPS to it over loopback. ``stored_events`` is the one place that counts what
@@ -121,8 +122,10 @@ class _Https(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - http.server name
         self.peer.requests.append(self.path)
-        if self.path.startswith("/registry/detail") and self.peer.sd_answer is not None:
-            return self._send(200, json.dumps(self.peer.sd_answer).encode(), "application/json")
+        answer = self.peer.sd_answer
+        if self.path.startswith("/registry/detail") and answer is not None:
+            body = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+            return self._send(self.peer.sd_status, body, "application/json")
         prefix = "/api/v1/components/download/"
         if self.path.startswith(prefix) and self.path[len(prefix):] in self.peer.packages:
             return self._send(200, self.peer.packages[self.path[len(prefix):]], "application/octet-stream")
@@ -140,13 +143,18 @@ class _Https(http.server.BaseHTTPRequestHandler):
 
 
 class AgentPeer:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, ca_of: "AgentPeer | None" = None,
+                 names: tuple[str, ...] = ("localhost", "127.0.0.1")) -> None:  # fmt: skip
+        """``ca_of``: share that peer's CA (else a CA of its own); ``names``: what the server certificate names."""
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
-        self.ca_key, ca_cert = pki.create_ca("Agent test CA")
+        if ca_of is None:
+            self.ca_key, ca_cert = pki.create_ca("Agent test CA")
+        else:
+            self.ca_key, ca_cert = ca_of.ca_key, ca_of.ca_cert
         self.ca_cert = ca_cert
         self.ca_pem = pki.cert_pem(ca_cert)
-        key, cert = pki.issue_server_cert(self.ca_key, ca_cert, ["localhost", "127.0.0.1"])
+        key, cert = pki.issue_server_cert(self.ca_key, ca_cert, list(names))
         self.server_key_pem, self.server_cert_pem = pki.key_pem(key), pki.cert_pem(cert)
         self.signing_key = ed25519.Ed25519PrivateKey.generate()
         self.lock = threading.Lock()
@@ -160,7 +168,8 @@ class AgentPeer:
         self.uploads: dict[str, bytes] = {}
         self.packages: dict[str, bytes] = {}
         self.requests: list[str] = []
-        self.sd_answer: dict | None = None
+        self.sd_answer: dict | bytes | None = None
+        self.sd_status = 200
         #: False: count records by data_type only (benchmarks: decoding is the server's cost, not the agent's).
         self.keep_fields = True
         self.counts: dict[int, int] = {}
@@ -209,10 +218,14 @@ class AgentPeer:
             self.portal.call(self._grpc.stop, 0)
             self._grpc = None
 
-    def close(self) -> None:
-        self.stop()
+    def stop_https(self) -> None:
+        """Stop the HTTPS side for good (a server gone: discovery and downloads unreachable)."""
         self._https.shutdown()
         self._https.server_close()
+
+    def close(self) -> None:
+        self.stop()
+        self.stop_https()
         self._portal_cm.__exit__(None, None, None)
 
     # -- what the agent center does ---------------------------------------------------------

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 import time
 
 import pytest
 
 from elkeid.proto import transfer_pb2
-from tests._support import free_port, wait_until
-from tests.integration._agent_peer import peer, plugin_package, start_agent, stored_events  # noqa: F401
+from tests._support import START_DEADLINE, free_port, wait_until
+from tests.integration._agent_peer import AgentPeer, peer, plugin_package, start_agent, stored_events  # noqa: F401
 
 EMITTED = 7001
 
@@ -155,6 +157,44 @@ def test_without_service_discovery_the_enrolled_address_is_used(peer, tmp_path):
         agent.log.wait_for("no service discovery", 5)
     finally:
         agent.stop()
+
+
+def _sd_answer(*ports: int) -> dict:
+    return {"data": [{"name": "hids_svr_grpc", "ip": "127.0.0.1", "port": p, "weight": w} for w, p in enumerate(ports)]}
+
+
+def test_when_the_enrollment_server_is_gone_the_servers_discovery_named_before_are_dialled(peer, tmp_path):
+    aid = "sd-memory-agent"
+    # Two servers the agent must refuse: one of another CA, one of its CA whose certificate does
+    # not name the host the agent enrolled through (127.0.0.1).
+    other_ca = AgentPeer(tmp_path / "other-ca").start()
+    other_name = AgentPeer(tmp_path / "other-name", ca_of=peer, names=("elsewhere.example",)).start()
+    try:
+        peer.enroll(tmp_path / "agent", aid, grpc_addresses=[f"127.0.0.1:{free_port()}"])  # nobody there
+        peer.sd_answer = _sd_answer(other_ca.grpc_port, other_name.grpc_port, peer.grpc_port)
+        named = [f"127.0.0.1:{p}" for p in (other_ca.grpc_port, other_name.grpc_port, peer.grpc_port)]
+        agent = start_agent(peer, tmp_path / "agent", agent_id=aid)
+        try:
+            wait_until(lambda: peer.sessions.get(aid), START_DEADLINE, message="connected through discovery")
+        finally:
+            agent.stop()
+        assert json.loads((tmp_path / "agent" / "discovery.json").read_text())["addresses"] == named
+        peer.stop_https()  # the enrollment server's HTTPS is gone for good
+        agent = start_agent(peer, tmp_path / "agent", agent_id=aid)
+        try:
+            wait_until(lambda: peer.sessions.get(aid, 0) >= 2, START_DEADLINE, message="connected through memory")
+            agent.log.wait_for(r"service discovery at https://127\.0\.0\.1:\d+/registry/detail failed \(.+\); "
+                               r"trying 3 servers it named before \(received at ", 5)  # fmt: skip
+            # Tried in the remembered order, and refused as freshly discovered ones are.
+            refused = "connection to {} ended: UNAVAILABLE.*{}"
+            agent.log.wait_for(refused.format(re.escape(named[0]), "CERTIFICATE_VERIFY_FAILED"), 5)
+            agent.log.wait_for(refused.format(re.escape(named[1]), "Hostname Verification"), 5)
+        finally:
+            agent.stop()
+        assert aid not in other_ca.sessions and aid not in other_name.sessions
+    finally:
+        other_ca.close()
+        other_name.close()
 
 
 def test_a_batch_the_server_keeps_refusing_is_dropped_and_reported(peer, tmp_path):
