@@ -79,7 +79,11 @@ class Discovery:
             return await self._fall_back(failure)
         log.debug("service discovery: %s", found)
         if found and self.memory is not None:
-            answer = Remembered(self.creds.server, time.time(), tuple(found))
+            # Addresses named before stay behind the new ones (up to COUNT): a server that was
+            # restarting when this answer was made is still a server of the cluster.
+            before = await self._recall(quiet=True)
+            earlier = [a for a in (before.addresses if before else ()) if a not in found]
+            answer = Remembered(self.creds.server, time.time(), tuple([*found, *earlier][:COUNT]))
             try:
                 await anyio.to_thread.run_sync(save, self.memory, answer)
             except OSError as exc:
@@ -119,15 +123,18 @@ class Discovery:
                    self.url, failure.reason, len(remembered.addresses), received)  # fmt: skip
         return list(remembered.addresses)
 
-    async def _recall(self) -> Remembered | None:
+    async def _recall(self, *, quiet: bool = False) -> Remembered | None:
         if self.memory is None:
             return None
         try:
             remembered = await anyio.to_thread.run_sync(load, self.memory)
         except DiscoveryMemoryError as exc:
-            self._once("memory", logging.WARNING, "ignoring the remembered service-discovery answer: %s", exc)
+            if not quiet:  # about to be replaced by a good answer: nothing to report
+                self._once("memory", logging.WARNING, "ignoring the remembered service-discovery answer: %s", exc)
             return None
         if remembered is not None and remembered.server != self.creds.server:
+            if quiet:
+                return None
             self._once("memory-server", logging.INFO,
                        "ignoring %s: it holds an answer of %s, not of %s (enrolled since)",
                        self.memory, remembered.server, self.creds.server)  # fmt: skip

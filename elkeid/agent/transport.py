@@ -61,6 +61,8 @@ SEND_WINDOW = 64
 #: A stream ended with one of these codes this many times on the same oldest batch drops that batch.
 REFUSALS_BEFORE_DROP = 3
 _REFUSALS = (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.INVALID_ARGUMENT)
+#: While connected, how often discovery is asked again just to refresh the remembered answer (discovery.json).
+DISCOVERY_REFRESH = 600.0
 
 __all__ = ["Traffic", "Transport", "make_record"]
 
@@ -273,6 +275,19 @@ class Transport:
         if not self.creds.grpc_addresses:
             raise ValueError("the enrollment answer named no gRPC address; re-enroll against a newer server")
         task_status.started()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._refresh_discovery)
+            await self._sessions()
+
+    async def _refresh_discovery(self) -> None:
+        """While connected, ask discovery now and then only to keep its answer remembered: servers that
+        joined the cluster since the agent connected are then known if its own server goes away."""
+        while True:
+            await anyio.sleep(DISCOVERY_REFRESH)
+            if self.connected:
+                await self._discovery.addresses()
+
+    async def _sessions(self) -> None:
         failures = 0
         while True:
             found = await self._discovery.addresses()

@@ -50,6 +50,19 @@ async def test_an_answer_is_returned_and_remembered(https_peer, creds, tmp_path)
     assert any(r.startswith("/registry/detail?name=hids_svr_grpc&count=5") for r in https_peer.requests)
 
 
+async def test_servers_named_before_stay_remembered_behind_the_new_answer(https_peer, creds, tmp_path, caplog):
+    # One server was restarting (evicted from the registry) when the newest answer was made: it is
+    # still a server of the cluster, so it stays remembered, behind the servers named now, up to 5.
+    memory = tmp_path / "agent" / "discovery.json"
+    save(memory, Remembered(creds.server, 1.0, (*BEFORE, FOUND[1], "10.0.0.11:6751", "10.0.0.12:6751")))
+    https_peer.sd_answer = ANSWER
+    assert await Discovery(creds, memory).addresses() == FOUND  # what is dialled now: the answer alone
+    assert load(memory).addresses == (*FOUND, *BEFORE, "10.0.0.11:6751")
+    save(memory, Remembered("https://other.example:8443", 1.0, BEFORE))  # another enrollment's: replaced
+    assert await Discovery(creds, memory).addresses() == FOUND
+    assert load(memory).addresses == tuple(FOUND) and not _warnings(caplog)
+
+
 async def test_an_empty_answer_keeps_the_memory_and_uses_the_enrolled_addresses(https_peer, creds, tmp_path, caplog):
     memory = tmp_path / "agent" / "discovery.json"
     save(memory, Remembered(creds.server, 1.0, BEFORE))
