@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import ssl
@@ -200,6 +201,15 @@ class AgentProcess:
             raise
 
 
+def join_cluster(source: ServerProcess, data_dir: Path) -> None:
+    """Give a new server's data directory the CA files of ``source`` (docs/service-discovery.md, a cluster)."""
+    from elkeid.server._cluster import SHARED_PKI_FILES
+
+    (data_dir / "pki").mkdir(parents=True)
+    for name in SHARED_PKI_FILES:
+        shutil.copy2(source.data_dir / "pki" / name, data_dir / "pki" / name)
+
+
 def wait_until(predicate, timeout: float, interval: float = 0.1, message: str = "condition"):
     deadline = time.monotonic() + timeout
     while True:
@@ -220,5 +230,5 @@ def agent_record(api: httpx.Client, agent_id: str) -> dict | None:
     return None
 
 
-__all__ = ["START_DEADLINE", "AgentProcess", "LogReader", "ServerProcess", "agent_record", "free_port", "json",
-           "wait_until"]
+__all__ = ["START_DEADLINE", "AgentProcess", "LogReader", "ServerProcess", "agent_record", "free_port", "join_cluster",
+           "json", "wait_until"]

@@ -23,7 +23,7 @@ def add_parser(sub) -> None:
     a.add_argument("--ramp", type=float, default=None, help="seconds to spread connections over (default count/100)")
     a.add_argument("--batch-interval", type=float, default=0.1, help="seconds between an agent's batches (default 0.1, as elkeid agent)")
     a.add_argument("--drain", type=float, default=120.0, help="seconds to wait for the last acks after sending (default 120)")
-    a.add_argument("--grpc", default=None, metavar="HOST:PORT", help="agent center address (default: from enrollment)")
+    a.add_argument("--grpc", action="append", default=[], metavar="HOST:PORT", help="agent center address (default: from enrollment); repeat it to spread the agents over several servers sharing one database")
     a.add_argument("--state-dir", type=Path, default=Path("bench-agents"), help="where enrolled identities are kept (default ./bench-agents)")
     a.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the results as JSON")
     a.add_argument("--enroll-only", action="store_true", help="enroll the identities, then stop")  # fmt: skip

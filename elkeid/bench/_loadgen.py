@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import anyio
@@ -163,16 +164,21 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-async def run_agents(idents: list[Identity], *, rate: float, duration: float, interval: float, address: str | None,
-                     ramp: float, drain: float = 30.0, progress=None) -> tuple[Stats, float]:  # fmt: skip
+async def run_agents(idents: list[Identity], *, rate: float, duration: float, interval: float,
+                     address: str | Sequence[str] | None, ramp: float, drain: float = 30.0,
+                     progress=None) -> tuple[Stats, float]:  # fmt: skip
     """Run every simulated agent for ``duration`` seconds after ``ramp`` seconds of connecting.
 
+    ``address``: the agent center(s) to dial, agents spread over several in turn
+    (several servers on one database); None: each identity's enrolled address.
     Returns the stats and the measured sending window in seconds.
     """
     stats = Stats()
     start = time.monotonic()
     until = start + ramp + duration
-    agents = [SimulatedAgent(i, stats, rate, interval, address or i.grpc[0]) for i in idents]
+    addresses = [address] if isinstance(address, str) else list(address or [])
+    agents = [SimulatedAgent(ident, stats, rate, interval, addresses[n % len(addresses)] if addresses else ident.grpc[0])
+              for n, ident in enumerate(idents)]  # fmt: skip
     async with anyio.create_task_group() as tg:
         for n, agent in enumerate(agents):
             tg.start_soon(agent.run, until, drain)

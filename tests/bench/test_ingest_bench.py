@@ -20,7 +20,7 @@ import psutil
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests._support import ServerProcess, child_env, wait_until
+from tests._support import ServerProcess, child_env, join_cluster, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -177,3 +177,38 @@ def test_ingest_benchmark(tmp_path):
     finally:
         server.stop(timeout=30)
         _report("bench-ingest-sqlite", figures)
+
+
+def test_ingest_benchmark_two_servers_postgresql(tmp_path, postgres):
+    """The same agents against one server, then spread over two servers on one database (a cluster)."""
+    db = postgres.create_database()
+    password = secrets.token_urlsafe(12)
+    a = ServerProcess(tmp_path / "a", admin_password=password, db_url=db).start()
+    join_cluster(a, tmp_path / "b")
+    b = ServerProcess(tmp_path / "b", admin_password=password, db_url=db).start()
+    state = tmp_path / "agents"
+    agents, rate = THROUGHPUT[-1]
+    figures: dict = {}
+    try:
+        _bench(a, state, tmp_path / "enroll.json", "--count", str(agents), "--rate", "0", "--enroll-only")
+        prefix = (state / "prefix").read_text().strip()
+        for label, extra in (("one server", []), ("two servers", ["--grpc", f"127.0.0.1:{b.grpc_port}"])):
+            before = _stored(a, prefix)
+            load, cpu = psutil.getloadavg()[0], _cpu_seconds(a.proc.pid) + _cpu_seconds(b.proc.pid)
+            r = _bench(a, state, tmp_path / f"run-{len(extra)}.json", "--count", str(agents), "--rate", str(rate),
+                       "--duration", str(SECONDS), *extra)  # fmt: skip
+            cpu = _cpu_seconds(a.proc.pid) + _cpu_seconds(b.proc.pid) - cpu
+            stored = _stored(a, prefix) - before
+            figures[f"{label}: {agents}x{rate}"] = {
+                "offered_records_per_s": agents * rate, "stored_records_per_s": r["records_per_second_acked"],
+                "sent": r["records_sent"], "in_database": stored, "lost": r["records_sent"] - stored,
+                "ack_p50_ms": r["ack_latency_p50_ms"], "ack_p99_ms": r["ack_latency_p99_ms"],
+                "servers_cpu_us_per_record": round(cpu / max(1, stored) * 1e6, 1),
+                "load_avg_before": round(load, 2), "load_avg_after": round(psutil.getloadavg()[0], 2),
+            }  # fmt: skip
+            assert r["records_acked"] <= stored <= r["records_sent"], figures
+            assert r["records_acked"] == r["records_sent"], f"acks still missing after the drain: {figures}"
+    finally:
+        for server in (a, b):
+            server.stop(timeout=30)
+        _report("bench-ingest-two-servers", figures)

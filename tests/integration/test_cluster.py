@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import shutil
 import subprocess
 import sys
 import time
@@ -20,20 +19,13 @@ import uuid
 
 import pytest
 
-from elkeid.server._cluster import SHARED_PKI_FILES
-from tests._support import START_DEADLINE, AgentProcess, ServerProcess, agent_record, child_env, wait_until
+from tests._support import START_DEADLINE, AgentProcess, ServerProcess, agent_record, child_env, join_cluster, wait_until
 
 pytestmark = pytest.mark.slow
 
 
 def _server_id(server: ServerProcess) -> str:
     return json.loads((server.data_dir / "server.json").read_text())["server_id"]
-
-
-def _join(source: ServerProcess, data_dir) -> None:
-    (data_dir / "pki").mkdir(parents=True)
-    for name in SHARED_PKI_FILES:
-        shutil.copy2(source.data_dir / "pki" / name, data_dir / "pki" / name)
 
 
 def _holder(api, aid: str, servers: dict[str, ServerProcess]) -> ServerProcess | None:
@@ -55,7 +47,7 @@ def test_two_servers_share_one_database_and_an_agent_moves_between_them(postgres
         assert lone.returncode != 0 and "ca.crt, ca.key, signing.key, cluster.token" in lone.stderr, lone.stderr
         assert "Elkeid server ready" not in lone.stdout
 
-        _join(a, tmp_path / "b")
+        join_cluster(a, tmp_path / "b")
         b = ServerProcess(tmp_path / "b", admin_password=password, db_url=db).start()
         assert b.ca_sha256 == a.ca_sha256 and _server_id(a) != _server_id(b)
         servers = {_server_id(a): a, _server_id(b): b}
