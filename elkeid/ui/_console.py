@@ -95,7 +95,7 @@ def install_console(app: Quart, ctx, settings: ConsoleSettings | None = None) ->
         address_throttle=LoginThrottle(settings.login_failures_per_address, settings.login_window),
     )
     app.extensions[EXTENSION] = console
-    app.extensions.setdefault(SERVICES, []).extend((console.monitor.run, console.tasks.run))
+    app.extensions.setdefault(SERVICES, []).extend((console.monitor.run, console.tasks.run, console.alerts.run))
     app.register_blueprint(bp)
     _actions.check_actions(app)
     accept_packages_at("POST", UPLOAD_PATH)

@@ -116,6 +116,15 @@ class LiveFeed:
             send.close()
 
 
+async def poll_while_listening(feed: LiveFeed, topic: str, interval: float, check: Callable[[], Awaitable[Any]]) -> None:
+    """Await ``check()`` every ``interval`` seconds while anyone listens to ``topic``; forever (for
+    watchers of what changes in the store, where other servers may change it too)."""
+    while True:
+        await anyio.sleep(interval)
+        if feed.listening(topic):
+            await check()
+
+
 def sse(topic: str, data: dict[str, Any]) -> bytes:
     """One Server-Sent Event; the JSON is on one line (json.dumps escapes newlines)."""
     return f"event: {topic}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()

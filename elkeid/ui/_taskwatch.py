@@ -20,7 +20,7 @@ from anyio.abc import TaskStatus
 
 from elkeid.server.store import NotFound, StoreError
 
-from ._feed import LiveFeed
+from ._feed import LiveFeed, poll_while_listening
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +47,7 @@ class TaskWatch:
 
     async def run(self, *, task_status: TaskStatus = anyio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
-        while True:
-            await anyio.sleep(self.poll)
-            if self.feed.listening(TOPIC):
-                await self.check()
+        await poll_while_listening(self.feed, TOPIC, self.poll, self.check)
 
     async def check(self) -> list[dict[str, Any]]:
         """Read the tasks that are or were running, publish those that changed; returns them."""

@@ -4,14 +4,16 @@ event no longer raises); hostile command lines stay text; viewers and forged pos
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 
 import pytest
 
 from elkeid import datatypes
 from elkeid.proto import transfer_pb2
+from elkeid.server.store import Store
 from tests._support import wait_until
 
 from ._agents import ScriptedAgent
@@ -166,6 +168,23 @@ def test_whitelist_from_alert_silences_the_same_event(server, open_tab):
         assert oldest["id"] == first["id"] and oldest["count"] == 1 and oldest["status"] == "false_positive"
         tab.goto(f"/alerts?agent_id={aid}", "list after the whitelist")
         assert page.locator("table.alerts tr[data-alert]").count() == 2
+        no_injected_markup(tab)
+        tab.assert_clean()
+
+
+def test_a_triage_made_by_another_server_reaches_the_open_alert_page(server, open_tab):
+    # Another server on the same database writes to the store; nothing passes through this server.
+    db_url = json.loads((server.data_dir / "server.json").read_text())["db"]
+    with raised_and_open(server, open_tab, "alerts-elsewhere", "analyst") as (agent, alert, tab), \
+            closing(Store(db_url, migrate=False)) as other_server:  # fmt: skip
+        page = tab.page
+        tab.goto(f"/alerts/{alert['id']}", "alert open before a triage elsewhere")
+        page.wait_for_selector("[data-live-state]:text('live')")
+        assert page.locator("[data-alert-status]").first.text_content() == "open"
+        other_server.set_alert_status(alert["id"], "open", "acknowledged", by="carol", comment=f"seen {SCRIPT}")
+        page.wait_for_selector("[data-alert-status]:text-is('acknowledged')", timeout=30_000)  # no reload
+        assert page.locator("table.history tbody tr td.comment").first.text_content() == f"seen {SCRIPT}"
+        tab.snap("triaged by another server, shown live")
         no_injected_markup(tab)
         tab.assert_clean()
 

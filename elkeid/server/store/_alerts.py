@@ -153,6 +153,26 @@ class AlertStore:
         with self.session() as s:  # type: ignore[attr-defined]
             return [(k, f, l, c) for k, f, l, c in s.execute(stmt)]
 
+    def alert_marks(self) -> tuple[float, int]:
+        """(latest ``last_seen`` of any alert, latest triage step id): both move whenever an alert is
+        raised, repeats or changes status, on this server or another sharing the database (two
+        index reads)."""
+        with self.session() as s:  # type: ignore[attr-defined]
+            seen = s.execute(select(func.max(AlertRow.last_seen))).scalar()
+            step = s.execute(select(func.max(AlertHistory.id))).scalar()
+        return (seen or 0.0, step or 0)
+
+    def alerts_changed_since(self, marks: tuple[float, int], *, limit: int = 100) -> list[int]:
+        """Ids of alerts raised, repeated or triaged after ``marks`` (from :meth:`alert_marks`), at most
+        ``limit`` of each kind, ascending."""
+        seen, step = marks
+        with self.session() as s:  # type: ignore[attr-defined]
+            raised = s.scalars(select(AlertRow.id).where(AlertRow.last_seen > seen)
+                               .order_by(AlertRow.last_seen.desc()).limit(limit))  # fmt: skip
+            triaged = s.scalars(select(AlertHistory.alert_id).where(AlertHistory.id > step)
+                                .order_by(AlertHistory.id.desc()).limit(limit))  # fmt: skip
+            return sorted(set(raised) | set(triaged))
+
     def list_alerts(self, flt: AlertFilter, *, offset: int = 0, limit: int = 50, sort: str = "last_seen",
                     descending: bool = True) -> tuple[list[dict[str, Any]], int]:  # fmt: skip
         """One page of alerts matching ``flt`` (without process chains and history) and the total."""

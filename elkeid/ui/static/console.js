@@ -188,8 +188,10 @@
     }
     var one = document.querySelector("[data-alert-id]");
     if (one) {
+      var id = one.getAttribute("data-alert-id");
       var mine = data.kind === "repeat" ? data.dedup_key === one.getAttribute("data-dedup-key")
-                                        : String(data.id) === one.getAttribute("data-alert-id");
+               : data.kind === "stored" ? (data.ids || []).map(String).indexOf(id) >= 0  // changed in the store
+               : String(data.id) === id;
       if (!mine) { return; }
     }
     scheduleRefresh();

@@ -173,3 +173,19 @@ def test_process_events_for_chains(store):
 def test_agent_hostnames(store):
     add_agent(store, "a1", hostname="web-1")
     assert store.agent_hostnames(["a1", "nope"]) == {"a1": "web-1"}
+
+
+def test_marks_move_with_every_raise_repeat_and_triage_and_name_the_alerts_changed(store):
+    empty = store.alert_marks()
+    assert empty == (0.0, 0) and store.alerts_changed_since(empty) == []
+    t = time.time()
+    first, second = store.record_alerts([alert(now=t), alert(dedup_key="k2", now=t)])
+    raised = store.alert_marks()
+    assert raised[0] == t and store.alerts_changed_since(empty) == sorted([first["id"], second["id"]])
+    store.record_alerts([], {"k1": (3, t + 5)})  # a repeat moves last_seen
+    repeated = store.alert_marks()
+    assert repeated[0] == t + 5 and store.alerts_changed_since(raised) == [first["id"]]
+    store.set_alert_status(second["id"], "open", "acknowledged", by="alice")  # a triage step, no new last_seen
+    triaged = store.alert_marks()
+    assert triaged[0] == repeated[0] and triaged[1] > repeated[1]
+    assert store.alerts_changed_since(repeated) == [second["id"]] and store.alerts_changed_since(triaged) == []
