@@ -77,6 +77,20 @@ class Discovery:
             found = await self._ask()
         except _Failed as failure:
             return await self._fall_back(failure)
+        await self._remember(found)
+        return found
+
+    async def refresh(self) -> None:
+        """Ask discovery only to keep the remembered answer current (while connected): a failure is
+        logged at DEBUG, since nothing is dialled because of it."""
+        if not self.url:
+            return
+        try:
+            await self._remember(await self._ask())
+        except _Failed as failure:
+            log.debug("refreshing the service-discovery answer at %s failed (%s)", self.url, failure.reason)
+
+    async def _remember(self, found: list[str]) -> None:
         log.debug("service discovery: %s", found)
         if found and self.memory is not None:
             # Addresses named before stay behind the new ones (up to COUNT): a server that was
@@ -89,7 +103,6 @@ class Discovery:
             except OSError as exc:
                 self._once("save", logging.WARNING, "cannot remember the service-discovery answer in %s: %s",
                            self.memory, exc)  # fmt: skip
-        return found
 
     async def _ask(self) -> list[str]:
         """Raises: _Failed with the reason discovery gave nothing usable."""

@@ -285,7 +285,7 @@ class Transport:
         while True:
             await anyio.sleep(DISCOVERY_REFRESH)
             if self.connected:
-                await self._discovery.addresses()
+                await self._discovery.refresh()
 
     async def _sessions(self) -> None:
         failures = 0

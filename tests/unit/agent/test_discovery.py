@@ -149,3 +149,13 @@ async def test_a_memory_that_cannot_be_written_is_reported_and_the_answer_still_
     assert await Discovery(creds, tmp_path / "file" / "discovery.json").addresses() == FOUND
     [warning] = _warnings(caplog)
     assert warning.startswith(f"cannot remember the service-discovery answer in {tmp_path / 'file'}")
+
+
+async def test_a_refresh_while_connected_remembers_and_fails_quietly(https_peer, creds, tmp_path, caplog):
+    memory = tmp_path / "agent" / "discovery.json"
+    https_peer.sd_answer = ANSWER
+    await Discovery(creds, memory).refresh()
+    assert load(memory).addresses == tuple(FOUND)
+    https_peer.stop_https()
+    await Discovery(creds, memory).refresh()  # nothing is dialled because of it: no warning, memory kept
+    assert load(memory).addresses == tuple(FOUND) and not _warnings(caplog)
