@@ -163,22 +163,22 @@ class ConsoleMonitor:
         agents, plugins = await anyio.to_thread.run_sync(lambda: (self.ctx.store.list_agents(),
                                                                   self.ctx.store.plugin_heartbeats()))  # fmt: skip
         now = time.time()
-        online = [a["id"] for a in agents if host_status(a, set(live), now) == ONLINE]
+        statuses = {a["id"]: host_status(a, live, now) for a in agents}
+        online = [aid for aid, status in statuses.items() if status == ONLINE]
         # The assigned plugin sets of every online host: one read of the assignments.
         desired = await self.ctx.manager.configs.compute(online) if online else {}
-        problems = self._collect_problems(agents, plugins, desired, live, now)
+        problems = self._collect_problems(agents, statuses, plugins, desired, live, now)
         self._problems = (time.monotonic(), problems)
         return problems
 
-    def _collect_problems(self, agents: list[dict[str, Any]], plugins: dict[str, list[dict[str, Any]]],
-                          desired: dict[str, list[dict[str, Any]]], live: dict[str, float],
-                          now: float) -> list[Problem]:  # fmt: skip
+    def _collect_problems(self, agents: list[dict[str, Any]], statuses: dict[str, str],
+                          plugins: dict[str, list[dict[str, Any]]], desired: dict[str, list[dict[str, Any]]],
+                          live: dict[str, float], now: float) -> list[Problem]:  # fmt: skip
         """Every host's problems from one read of the agents and one of the plugin heartbeats."""
         out: list[Problem] = []
-        live_ids = set(live)
         for agent in agents:
             aid = agent["id"]
-            status = host_status(agent, live_ids, now)
+            status = statuses[aid]
             names = [c["name"] for c in desired[aid]] if aid in desired else None
             # Plugin heartbeats matter while the agent runs.
             beats = plugins.get(aid, []) if status == ONLINE else []
