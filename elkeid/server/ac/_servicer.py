@@ -32,7 +32,7 @@ import grpc
 from google.protobuf.message import DecodeError
 
 from elkeid.proto import ingest_pb2, transfer_pb2
-from elkeid.server.pipeline import Batch, BatchWriter, Chain, receive_soon, send_soon
+from elkeid.server.pipeline import Batch, BatchWriter, Chain, each_soon, receive_soon, send_soon
 from elkeid.server.store import NotFound, Store
 
 from ._auth import authenticate
@@ -278,11 +278,7 @@ class TransferServicer:
     async def _send_loop(self, conn: Connection, context, sent_all: anyio.Event) -> None:
         try:
             async with conn.receive_stream:
-                while True:
-                    try:
-                        command = await receive_soon(conn.receive_stream)
-                    except anyio.EndOfStream:
-                        break
+                async for command in each_soon(conn.receive_stream):
                     await context.write(command)
         except Exception as exc:  # noqa: BLE001 - grpc raises its internal ExecuteBatchError when the peer is gone
             log.debug("agent %s: cannot write to the stream any more (%r); the peer has gone", conn.agent_id, exc)

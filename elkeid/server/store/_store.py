@@ -58,6 +58,11 @@ def _agent_dict(a: Agent) -> dict[str, Any]:
     }
 
 
+def _held_by(server_id: str) -> tuple:
+    """The condition "``server_id`` holds the agent's stream, or no server claims it" (none for no id)."""
+    return (or_(Agent.server_id == server_id, Agent.server_id.is_(None)),) if server_id else ()
+
+
 def _plugin_dict(p: PluginHeartbeat) -> dict[str, Any]:
     return {"name": p.name, "received_at": p.received_at, "fields": dict(p.fields)}
 
@@ -276,18 +281,14 @@ class Store(UserAdmin, AgentQueries, TaskStore, ComponentStore, AuditLog, Ingest
         """Mark the agent offline, unless another server holds its stream by now (with several servers on
         one database an agent may reconnect elsewhere before this server hears its old stream end).
         Whether the row was changed."""
-        stmt = update(Agent).where(Agent.id == agent_id)
-        if server_id:
-            stmt = stmt.where(or_(Agent.server_id == server_id, Agent.server_id.is_(None)))
+        stmt = update(Agent).where(Agent.id == agent_id, *_held_by(server_id))
         with self.session() as s, s.begin():
             return s.execute(stmt.values(online=False, last_seen=time.time())).rowcount > 0
 
     def mark_offline(self, server_id: str = "") -> int:
         """Mark offline the agents ``server_id`` held (on its start and stop), and those nobody claims;
         every online agent when ``server_id`` is empty. How many rows changed."""
-        stmt = update(Agent).where(Agent.online.is_(True))
-        if server_id:
-            stmt = stmt.where(or_(Agent.server_id == server_id, Agent.server_id.is_(None)))
+        stmt = update(Agent).where(Agent.online.is_(True), *_held_by(server_id))
         with self.session() as s, s.begin():
             return s.execute(stmt.values(online=False)).rowcount
 
