@@ -16,7 +16,7 @@ from quart import redirect, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from elkeid.server.engine import SEVERITIES, STATUSES
-from elkeid.server.store import Conflict
+from elkeid.server.store import LIVE_STATUSES, Conflict
 
 from ._actions import REFUSALS, act, audited, permits, refusal
 from ._alertquery import ALERTS_PER_PAGE, AlertQuery, time_input
@@ -121,6 +121,6 @@ async def host_alerts(agent_id: str) -> dict[str, Any]:
     """The host page's alerts section: the newest alerts of ``agent_id``, how many there are, how many are live."""
     listing = await act("alerts.list_alerts", query=MultiDict({"agent_id": agent_id, "page_size": str(HOST_ALERTS)}))
     live = await act("alerts.list_alerts", query=MultiDict({"agent_id": agent_id, "page_size": "1",
-                                                            "status": "open,acknowledged"}))  # fmt: skip
+                                                            "status": ",".join(LIVE_STATUSES)}))  # fmt: skip
     return {"items": listing["items"], "total": listing["total"], "live": live["total"], "agent_id": agent_id,
             "status_labels": STATUS_LABELS}  # fmt: skip

@@ -9,6 +9,7 @@ import re
 from typing import Any, Mapping
 
 from elkeid.server.engine import TRANSITIONS
+from elkeid.server.manager import WHITELIST_FIELD
 
 STATUS_LABELS = {"open": "open", "acknowledged": "acknowledged", "resolved": "resolved",
                  "false_positive": "false positive"}  # fmt: skip
@@ -20,8 +21,8 @@ _ROUTING = ("data_type", "agent_id", "hostname", "timestamp")
 
 _TECHNIQUE = re.compile(r"^T(\d{4})(?:\.(\d{3}))?$")
 _TACTIC = re.compile(r"^TA\d{4}$")
-#: Field names a whitelist may name (the alerts API's own pattern).
-_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,63}$")
+#: Field names a whitelist may name: the alerts API's own pattern, matched whole as the API does.
+_FIELD_NAME = re.compile(WHITELIST_FIELD.pattern)
 ATTACK_SITE = "https://attack.mitre.org"
 
 
@@ -50,4 +51,4 @@ def event_rows(event: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def whitelist_fields(event: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The event fields a whitelist may name: those with a value, routing ones left out."""
-    return [(k, v) for k, v in event_rows(event) if v and k not in _ROUTING and _FIELD_NAME.match(k)]
+    return [(k, v) for k, v in event_rows(event) if v and k not in _ROUTING and _FIELD_NAME.fullmatch(k)]

@@ -13,13 +13,13 @@ from urllib.parse import quote, urlencode
 
 from markupsafe import Markup
 
+from elkeid.server.store import LIVE_STATUSES
+
 from ._charts import Series, bar_list, stacked_bars
 
 ALERTS_PATH = "/alerts"
 #: Stacked from the bottom: the worst first, so it is never hidden under the rest.
 SEVERITY_SERIES = tuple(Series(s, s) for s in ("critical", "high", "medium", "low", "info"))
-#: Alerts still to look at (the stats' ``live_by_severity``).
-LIVE_STATUSES = ("open", "acknowledged")
 STATS_QUERY = {"bucket": "3600", "top": "10"}
 
 

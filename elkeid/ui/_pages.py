@@ -103,7 +103,7 @@ async def host(agent_id: str):
     other = sorted((k, v) for k, v in hb.items() if k not in declared)
     plugins = sorted(agent["plugins"], key=lambda p: p["name"])
     desired = (await act("agents.get_agent_config", aid=agent["id"]))["configs"]
-    conn = next((x for x in c.ctx.hub.connections() if x.agent_id == agent_id), None)
+    conn = c.ctx.hub.connection(agent_id)
     problems = host_problems(agent, status, plugins, c.monitor.signals.get(agent_id), now,
                              desired=[d["name"] for d in desired], connected_at=conn.connected_at if conn else None)  # fmt: skip
     alerts = await host_alerts(agent["id"])

@@ -6,10 +6,11 @@ status (900) and unavailability (901, cleared by a later 900), and error logs
 certificate-checked), a few recent errors each, values cut to :data:`MAX_VALUE`.
 
 At start the book is rebuilt from the recent-event store (every record is kept
-there as an event, with the time its batch arrived): :data:`SIGNAL_TYPES`
-newest first, at most :data:`REPLAY_LIMIT` rows, replayed oldest first, so a
-restart does not forget an unavailable driver or recent errors. Error counts
-after a restart are those of the events the store still keeps.
+there as an event, with the time its batch arrived): :data:`DRIVER_TYPES` and
+:data:`ERROR_TYPES`, each read newest first, at most :data:`REPLAY_LIMIT` rows,
+and replayed oldest first, so a restart does not forget an unavailable driver
+or recent errors. Error counts after a restart are those of the events the
+store still keeps.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ _ERROR_LEVELS = {"error", "err", "fatal", "critical", "crit", "panic"}
 #: The records this book keeps, in the two groups replayed from the event store.
 DRIVER_TYPES = (datatypes.DRIVER_STATUS, datatypes.DRIVER_UNAVAILABLE)
 ERROR_TYPES = (datatypes.AGENT_ERROR, datatypes.PLUGIN_ERROR)
-SIGNAL_TYPES = DRIVER_TYPES + ERROR_TYPES
 #: Most events of each group read back from the event store at start.
 REPLAY_LIMIT = 20_000
 

@@ -92,9 +92,13 @@ class AgentHub:
         self._conns[conn.agent_id] = conn
         return True
 
+    def connection(self, agent_id: str) -> Connection | None:
+        """The agent's current stream here, if it holds one."""
+        return self._conns.get(agent_id)
+
     def holds(self, conn: Connection) -> bool:
         """Whether ``conn`` is its agent's current stream here (not yet unregistered or replaced)."""
-        return self._conns.get(conn.agent_id) is conn
+        return self.connection(conn.agent_id) is conn
 
     def unregister(self, conn: Connection) -> bool:
         """Remove ``conn``; False if a newer stream of the agent has replaced it."""
@@ -105,7 +109,7 @@ class AgentHub:
 
     async def push(self, agent_id: str, command: transfer_pb2.Command) -> bool:
         """Queue a Command for an agent; False if it holds no stream here."""
-        conn = self._conns.get(agent_id)
+        conn = self.connection(agent_id)
         if conn is None:
             return False
         try:
@@ -119,7 +123,7 @@ class AgentHub:
 
     def disconnect(self, agent_id: str, reason: str, code: grpc.StatusCode = grpc.StatusCode.ABORTED) -> bool:
         """Close an agent's live stream here with ``code`` and ``reason``; False if it holds none."""
-        conn = self._conns.get(agent_id)
+        conn = self.connection(agent_id)
         if conn is None:
             return False
         conn.close(reason, code)

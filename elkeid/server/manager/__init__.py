@@ -6,6 +6,7 @@ pushes, login throttling) and runs in the server's task group. Another front end
 with :func:`audit_call`, so it shares their role checks, validation and logic.
 """
 
+from ._alerts import WHITELIST_FIELD
 from ._app import create_app, serve_https
 from ._audit import audit_call
 from ._components import MAX_PACKAGE_BYTES, accept_packages_at
@@ -17,7 +18,7 @@ from ._service import BUILTIN_PLUGINS, Manager
 from ._tasks import CORE_OBJECT
 from .errors import ApiError
 
-__all__ = ["BUILTIN_PLUGINS", "CORE_OBJECT", "MAX_PACKAGE_BYTES", "ApiError", "ApiRoute", "Manager", "WeakPassword",
-           "accept_packages_at", "api_route", "audit_call", "build_openapi", "call_route", "create_app",
+__all__ = ["BUILTIN_PLUGINS", "CORE_OBJECT", "MAX_PACKAGE_BYTES", "WHITELIST_FIELD", "ApiError", "ApiRoute", "Manager",
+           "WeakPassword", "accept_packages_at", "api_route", "audit_call", "build_openapi", "call_route", "create_app",
            "generate_password", "hash_password", "package_message", "role_allows", "serve_https", "sign_package",
            "verify_password"]  # fmt: skip

@@ -30,7 +30,8 @@ _MAX_ID = 2**63 - 1
 MAX_COMMENT = 4096
 #: Most buckets in one overview series.
 MAX_BUCKETS = 1000
-FIELD_NAME = Field("field", "string", pattern=r"[A-Za-z_][A-Za-z0-9_.]{0,63}", hint="an event field name")
+#: One event field a whitelist from alert may name (the console offers only the fields this accepts).
+WHITELIST_FIELD = Field("field", "string", pattern=r"[A-Za-z_][A-Za-z0-9_.]{0,63}", hint="an event field name")
 
 ALERT_FILTERS = (
     Field("severity", "array", items=Field("severity", "string", choices=SEVERITIES), max_len=len(SEVERITIES),
@@ -55,7 +56,7 @@ STATUS_CHANGE = (
     Field("comment", "string", default="", max_len=MAX_COMMENT),
 )
 WHITELIST = (
-    Field("fields", "array", items=FIELD_NAME, max_len=32, default=[],
+    Field("fields", "array", items=WHITELIST_FIELD, max_len=32, default=[],
           description="event fields whose values must all equal the alert's for an event to be whitelisted"),
     Field("scope", "string", choices=("host", "all"), default="host",
           description="host: only on the alert's agent; all: every host (needs at least one field)"),
