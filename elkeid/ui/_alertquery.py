@@ -12,7 +12,7 @@ from __future__ import annotations
 import calendar
 import time
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Callable, Iterator, Mapping
 
 from werkzeug.datastructures import MultiDict
 
@@ -105,30 +105,25 @@ class AlertQuery:
 
     def filter_query(self) -> MultiDict:
         """The alerts API's filters alone (no paging), as its facet counts take them."""
-        query: MultiDict = MultiDict()
-        for name, values in (("severity", self.severities), ("status", self.statuses), ("rule_id", self.rule_ids)):
-            if values:
-                query[name] = ",".join(values)
-        for name, value in (("agent_id", self.agent_id), ("hostname", self.hostname), ("q", self.q)):
-            if value:
-                query[name] = value
-        for name, number in (("since", self.since), ("until", self.until)):
-            if number is not None:
-                query[name] = f"{number:.6f}".rstrip("0").rstrip(".")
-        return query
+        return MultiDict(self._filters(lambda number: f"{number:.6f}".rstrip("0").rstrip(".")))
 
     def args(self, **over) -> dict[str, object]:
         """The query string that shows this list (for links: paging, a facet's count)."""
-        out: dict[str, object] = {}
-        for name, values in (("severity", self.severities), ("status", self.statuses), ("rule_id", self.rule_ids)):
-            if values:
-                out[name] = ",".join(values)
-        for name, value in (("agent_id", self.agent_id), ("hostname", self.hostname), ("q", self.q),
-                            ("since", time_input(self.since)), ("until", time_input(self.until))):  # fmt: skip
-            if value:
-                out[name] = value
+        out: dict[str, object] = dict(self._filters(time_input))
         out.update(over)
         return {k: v for k, v in out.items() if v not in ("", None)}
+
+    def _filters(self, when: Callable[[float], str]) -> Iterator[tuple[str, str]]:
+        """(name, text) of every filter given, times written by ``when``."""
+        for name, values in (("severity", self.severities), ("status", self.statuses), ("rule_id", self.rule_ids)):
+            if values:
+                yield name, ",".join(values)
+        for name, value in (("agent_id", self.agent_id), ("hostname", self.hostname), ("q", self.q)):
+            if value:
+                yield name, value
+        for name, number in (("since", self.since), ("until", self.until)):
+            if number is not None:
+                yield name, when(number)
 
     @property
     def filtered(self) -> bool:

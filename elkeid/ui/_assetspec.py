@@ -122,20 +122,23 @@ def cell(value: Any, kind: str) -> str:
     return text
 
 
+def _cut(text: str) -> str:
+    """``text``, cut to LONG_TEXT characters with "…" when longer."""
+    return text if len(text) <= LONG_TEXT else text[:LONG_TEXT] + "…"
+
+
 def row_cells(view: AssetView, fields: Mapping[str, Any]) -> list[tuple[Column, str, str]]:
     """(column, display text, full text) per column; long text is cut for the table, kept whole in the title."""
     out = []
     for col in view.columns:
         full = cell(fields.get(col.field), col.kind)
-        shown = full if len(full) <= LONG_TEXT else full[:LONG_TEXT] + "…"
-        out.append((col, shown, full))
+        out.append((col, _cut(full), full))
     return out
 
 
 def label_of(key: Mapping[str, str]) -> str:
     """One line naming an item by its identity key (``protocol=6 family=2 sip=0.0.0.0 sport=22``), cut to a line."""
-    text = " ".join(f"{k}={v}" for k, v in key.items())
-    return text if len(text) <= LONG_TEXT else text[:LONG_TEXT] + "…"
+    return _cut(" ".join(f"{k}={v}" for k, v in key.items()))
 
 
 def summary(view: AssetView | None, fields: Mapping[str, str] | None, key: Mapping[str, str]) -> list[tuple[str, str]]:
