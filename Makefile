@@ -13,7 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt setup.py packaging/host-deps.sh packaging/link-system-packages.sh $(wildcard elkeid/proto/*.proto)
+$(STAMP): pyproject.toml constraints.txt setup.py packaging/host-deps.sh packaging/link-system-packages.sh $(wildcard elkeid/proto/*.proto) elkeid/server/ac/_fastwire.c
 	packaging/host-deps.sh
 	test -x $(PY) || /usr/bin/python3 -m venv $(VENV)
 	$(PY) -m pip install -q -e '.[test]'

@@ -1,13 +1,18 @@
-"""Build hook: generate the protobuf and gRPC modules from elkeid/proto/*.proto.
+"""Build hooks: generate the protobuf and gRPC modules from elkeid/proto/*.proto,
+and compile the agent center's C decoder.
 
 The generated ``*_pb2.py`` / ``*_pb2_grpc.py`` files are never committed; every
 build (wheel, sdist, editable install) makes them with grpcio-tools, which the
 build-system table in pyproject.toml pins.
+
+The decoder (elkeid/server/ac/_fastwire.c) is optional: without a C compiler
+and Python headers the package still installs and the agent center decodes with
+protobuf alone, slower (docs/benchmarks.md). ``make setup`` installs both.
 """
 
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
@@ -32,4 +37,8 @@ class BuildPyWithProtos(build_py):
         super().run()
 
 
-setup(cmdclass={"build_py": BuildPyWithProtos})
+setup(
+    cmdclass={"build_py": BuildPyWithProtos},
+    ext_modules=[Extension("elkeid.server.ac._fastwire", ["elkeid/server/ac/_fastwire.c"],
+                           extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"], optional=True)],
+)

@@ -18,12 +18,12 @@ before it stays stored:
 - the database failing: UNAVAILABLE, the batch is not acknowledged.
 
 A record whose payload is not a valid ``Payload`` is kept rather than lost:
-its bytes are stored base64-encoded under the field ``_raw_payload_b64``.
+its bytes are stored base64-encoded under the field ``_raw_payload_b64``
+(``_decode.py``).
 """
 
 from __future__ import annotations
 
-import base64
 import logging
 import time
 
@@ -31,11 +31,12 @@ import anyio
 import grpc
 from google.protobuf.message import DecodeError
 
-from elkeid.proto import ingest_pb2, transfer_pb2
+from elkeid.proto import transfer_pb2
 from elkeid.server.pipeline import Batch, BatchWriter, Chain, each_soon, receive_soon, send_soon
 from elkeid.server.store import NotFound, Store
 
 from ._auth import authenticate
+from ._decode import RAW_PAYLOAD_FIELD, Incoming, decode_message
 from ._hub import AgentHub, Connection
 from ._identity import PeerIdentity
 from ._presence import AgentPresence
@@ -50,8 +51,6 @@ MAX_AGENTS = 5_000
 MAX_IN_FLIGHT = 32
 #: How long a closing stream waits for the acks of batches already taken.
 ACK_DRAIN_SECONDS = 10.0
-#: The field holding the bytes of a record whose payload could not be decoded.
-RAW_PAYLOAD_FIELD = "_raw_payload_b64"
 
 
 class _Reject(Exception):
@@ -59,57 +58,6 @@ class _Reject(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-def _host_fields(msg: transfer_pb2.PackagedData) -> dict:
-    return {
-        "hostname": msg.hostname,
-        "version": msg.version,
-        "product": msg.product,
-        "intranet_ipv4": list(msg.intranet_ipv4),
-        "extranet_ipv4": list(msg.extranet_ipv4),
-        "intranet_ipv6": list(msg.intranet_ipv6),
-        "extranet_ipv6": list(msg.extranet_ipv6),
-    }
-
-
-def parse_message(raw: bytes) -> transfer_pb2.PackagedData | ingest_pb2.DecodedPackagedData:
-    """Parse one Transfer message, with every payload decoded in the same pass when they all are
-    valid (``DecodedPackagedData`` reads the same bytes with payloads as messages).
-
-    Raises:
-        DecodeError: the bytes are not a PackagedData at all.
-    """
-    try:
-        return ingest_pb2.DecodedPackagedData.FromString(raw)
-    except DecodeError:
-        return transfer_pb2.PackagedData.FromString(raw)
-
-
-def decode_records(msg, now: int) -> tuple[list[tuple[int, int, dict[str, str]]], int]:
-    """The records of a parsed message as (data_type, timestamp, fields), and how many payloads were
-    undecodable (kept base64-encoded under RAW_PAYLOAD_FIELD)."""
-    if not isinstance(msg, ingest_pb2.DecodedPackagedData):
-        return _decode_one_by_one(msg, now)
-    out = []
-    for rec in msg.records:
-        m = rec.data.fields
-        out.append((rec.data_type, rec.timestamp or now, {k: m[k] for k in m}))
-    return out, 0
-
-
-def _decode_one_by_one(msg: transfer_pb2.PackagedData, now: int) -> tuple[list[tuple[int, int, dict[str, str]]], int]:
-    out, bad = [], 0
-    parse = transfer_pb2.Payload.FromString
-    for rec in msg.records:
-        try:
-            m = parse(rec.data).fields
-            fields = {k: m[k] for k in m}
-        except DecodeError:
-            bad += 1
-            fields = {RAW_PAYLOAD_FIELD: base64.b64encode(rec.data).decode()}
-        out.append((rec.data_type, rec.timestamp or now, fields))
-    return out, bad
 
 
 class TransferServicer:
@@ -148,7 +96,7 @@ class TransferServicer:
         reject: _Reject | None = None
         try:
             try:
-                await self.presence.connected(conn, _host_fields(first), ident.source_ip)
+                await self.presence.connected(conn, first.host_fields(), ident.source_ip)
             except NotFound:
                 reject = _Reject(grpc.StatusCode.PERMISSION_DENIED, f"agent {ident.agent_id} is not enrolled here")
             else:
@@ -193,12 +141,12 @@ class TransferServicer:
         return (f"this server already holds its limit of {self.max_agents} agent streams (--max-agents); "
                 "retry later or connect to another server from /registry/detail")  # fmt: skip
 
-    async def _read(self, context, ident: PeerIdentity) -> transfer_pb2.PackagedData | None:
+    async def _read(self, context, ident: PeerIdentity) -> Incoming | None:
         raw = await context.read()
         if raw is grpc.aio.EOF:
             return None
         try:
-            msg = parse_message(raw)
+            msg = decode_message(raw, int(time.time()))
         except DecodeError:
             raise _Reject(grpc.StatusCode.INVALID_ARGUMENT,
                           f"a message from agent {ident.agent_id} ({len(raw)} bytes) is not a valid PackagedData; "
@@ -226,12 +174,11 @@ class TransferServicer:
                 batch = Batch(agent_id=ident.agent_id, seq=last_seq, records=[], replayed=True)
                 batch.done.set()
             else:
-                records, bad = decode_records(msg, int(time.time()))
-                if bad:
-                    self.bad_records += bad
+                if msg.bad:
+                    self.bad_records += msg.bad
                     log.warning("agent %s sent %d records whose payload is not a Payload; stored as %s",
-                                ident.agent_id, bad, RAW_PAYLOAD_FIELD)  # fmt: skip
-                batch = Batch(agent_id=ident.agent_id, seq=msg.seq, records=records, chain=chain)
+                                ident.agent_id, msg.bad, RAW_PAYLOAD_FIELD)  # fmt: skip
+                batch = Batch(agent_id=ident.agent_id, seq=msg.seq, records=msg.records, chain=chain)
                 await self.writer.enqueue(batch)
                 last_seq = max(last_seq, msg.seq)
             try:
