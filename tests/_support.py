@@ -93,6 +93,8 @@ class ServerProcess:
     admin_password: str
     db_url: str = ""
     extra_args: list[str] = field(default_factory=list)
+    #: Extra environment variables for the server process.
+    env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen | None = None
     log: LogReader | None = None
     https_port: int = 0
@@ -112,7 +114,7 @@ class ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
             args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env=child_env(ELKEID_ADMIN_PASSWORD=self.admin_password), start_new_session=True,
+            env=child_env(ELKEID_ADMIN_PASSWORD=self.admin_password, **self.env), start_new_session=True,
         )  # fmt: skip
         self.log = LogReader(self.proc.stdout, self.data_dir / "server.log")
         m = self.log.wait_for(READY_RE, timeout)

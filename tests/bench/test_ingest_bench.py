@@ -26,9 +26,13 @@ pytestmark = pytest.mark.slow
 
 IDLE_AGENTS = 1000
 #: (agents, records/s per agent): agent-like batches of 10 records, then batches of 50 at the
-#: 20,000 records/s target, then batches of 50 offering more than the target (25,000/s): the
-#: stored rate can never exceed the offered one, so only an over-offered run shows the capacity.
-THROUGHPUT = [(200, 100), (40, 500), (50, 500)]
+#: 20,000 records/s target, then batches of 50 offering more than the target (25,000/s and
+#: 30,000/s): the stored rate can never exceed the offered one, so only an over-offered run
+#: shows the capacity.
+THROUGHPUT = [(200, 100), (40, 500), (50, 500), (60, 500)]
+#: The headline case: run again with the C decoder turned off (the baseline for its gain, in the
+#: same run) and spread over two servers.
+HEADLINE = (50, 500)
 SECONDS = 30
 
 
@@ -77,15 +81,16 @@ def _connected(server: ServerProcess) -> int:
         return c.get("/healthz").json()["agents_connected"]
 
 
-def _throughput(server: ServerProcess, state: Path, tmp_path: Path, prefix: str, figures: dict) -> None:
-    for agents, rate in THROUGHPUT:
+def _throughput(server: ServerProcess, state: Path, tmp_path: Path, prefix: str, figures: dict, *,
+                cases=THROUGHPUT, label: str = "") -> None:  # fmt: skip
+    for agents, rate in cases:
         before = _stored(server, prefix)
         load, cpu = psutil.getloadavg()[0], _cpu_seconds(server.proc.pid)
         r = _bench(server, state, tmp_path / f"run-{agents}.json", "--count", str(agents), "--rate", str(rate),
                    "--duration", str(SECONDS))  # fmt: skip
         cpu = _cpu_seconds(server.proc.pid) - cpu
         stored = _stored(server, prefix) - before
-        figures[f"{agents}x{rate}"] = {
+        figures[f"{agents}x{rate}{label}"] = {
             "offered_records_per_s": agents * rate, "records_per_msg": rate // 10,
             "stored_records_per_s": r["records_per_second_acked"], "sent": r["records_sent"],
             "acked": r["records_acked"], "in_database": stored, "lost": r["records_sent"] - stored,
@@ -174,6 +179,12 @@ def test_ingest_benchmark(tmp_path):
 
         # 2. Sustained ingest, checked against the database.
         _throughput(server, state, tmp_path, prefix, figures)
+
+        # 3. The same server restarted with protobuf decoding only (ELKEID_DECODER=protobuf).
+        server.stop(timeout=30)
+        server.env["ELKEID_DECODER"] = "protobuf"
+        server.start()
+        _throughput(server, state, tmp_path, prefix, figures, cases=[HEADLINE], label=" protobuf decoder")
     finally:
         server.stop(timeout=30)
         _report("bench-ingest-sqlite", figures)
@@ -187,7 +198,7 @@ def test_ingest_benchmark_two_servers_postgresql(tmp_path, postgres):
     join_cluster(a, tmp_path / "b")
     b = ServerProcess(tmp_path / "b", admin_password=password, db_url=db).start()
     state = tmp_path / "agents"
-    agents, rate = THROUGHPUT[-1]
+    agents, rate = HEADLINE
     figures: dict = {}
     try:
         _bench(a, state, tmp_path / "enroll.json", "--count", str(agents), "--rate", "0", "--enroll-only")

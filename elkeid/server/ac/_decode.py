@@ -17,17 +17,35 @@ counted in :attr:`Incoming.bad`.
 from __future__ import annotations
 
 import base64
+import os
 from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError
 
 from elkeid.proto import ingest_pb2, transfer_pb2
 
-try:
-    from ._fastwire import decode as _fast_decode
-except ImportError:  # installed without a C compiler: protobuf alone, slower
-    _fast_decode = None
+#: The environment variable choosing the decoder: unset or ``auto`` (the C decoder when built),
+#: ``c`` (required), ``protobuf`` (protobuf alone: to compare, or to rule the C decoder out).
+DECODER_ENV = "ELKEID_DECODER"
 
+
+def _choose_decoder():
+    choice = os.environ.get(DECODER_ENV, "auto")
+    if choice not in ("auto", "c", "protobuf"):
+        raise ValueError(f"{DECODER_ENV}={choice!r}: expected auto, c or protobuf")
+    if choice == "protobuf":
+        return None
+    try:
+        from ._fastwire import decode
+    except ImportError as exc:  # installed without a C compiler: protobuf alone, slower
+        if choice == "c":
+            raise ImportError(f"{DECODER_ENV}=c but the C decoder is not built ({exc}); "
+                              "install gcc and python3-dev, then reinstall (make setup)") from exc  # fmt: skip
+        return None
+    return decode
+
+
+_fast_decode = _choose_decoder()
 #: Whether the C decoder is in use (it is built by ``make setup``).
 FAST_DECODER = _fast_decode is not None
 #: The field holding the bytes of a record whose payload could not be decoded.

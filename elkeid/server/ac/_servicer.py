@@ -36,7 +36,7 @@ from elkeid.server.pipeline import Batch, BatchWriter, Chain, each_soon, receive
 from elkeid.server.store import NotFound, Store
 
 from ._auth import authenticate
-from ._decode import RAW_PAYLOAD_FIELD, Incoming, decode_message
+from ._decode import DECODER_ENV, FAST_DECODER, RAW_PAYLOAD_FIELD, Incoming, decode_message
 from ._hub import AgentHub, Connection
 from ._identity import PeerIdentity
 from ._presence import AgentPresence
@@ -74,6 +74,9 @@ class TransferServicer:
         self.bad_records = 0
         #: Online/offline in the store; its ``run`` task must be started before the gRPC server.
         self.presence = AgentPresence(store, hub, server_id)
+        if not FAST_DECODER:
+            log.warning("agent messages are decoded by protobuf alone (the C decoder is not built, or %s=protobuf): "
+                        "about a quarter less ingest capacity; `make setup` builds it", DECODER_ENV)  # fmt: skip
 
     async def Transfer(self, request_iterator, context: grpc.aio.ServicerContext):  # noqa: N802 - gRPC name
         ident = await authenticate(context, self.store)

@@ -2,6 +2,8 @@
 
 import base64
 import random
+import subprocess
+import sys
 
 import pytest
 from google.protobuf.message import DecodeError
@@ -177,3 +179,14 @@ def test_mutated_messages_decode_the_same_on_both_paths():
                 raw[i:i] = rng.randbytes(rng.randint(1, 4))
         outcomes["decoded" if both(bytes(raw)) is not None else "refused"] += 1
     assert outcomes["decoded"] > 500 and outcomes["refused"] > 500  # both kinds were exercised
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("protobuf", "False"), ("c", "True"), ("auto", "True"),
+    ("rust", "ELKEID_DECODER='rust': expected auto, c or protobuf"),
+])  # fmt: skip
+def test_the_decoder_can_be_chosen_by_environment(value, expected):
+    code = "from elkeid.server.ac._decode import FAST_DECODER; print(FAST_DECODER)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin:/bin", "ELKEID_DECODER": value})  # fmt: skip
+    assert expected in proc.stdout + proc.stderr
