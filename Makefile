@@ -37,3 +37,4 @@ lock:
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info test-artifacts
+	rm -f elkeid/server/ac/_fastwire.*.so
