@@ -66,11 +66,18 @@ static inline int read_varint(Reader *r, uint64_t *out)
     return read_varint_slow(r, out);
 }
 
+/* A tag or a length: protobuf refuses more than five bytes for those, even padded small numbers. */
+static inline int read_varint32(Reader *r, uint64_t *out)
+{
+    const uint8_t *start = r->p;
+    return read_varint(r, out) && r->p - start <= 5;
+}
+
 /* A field's tag; 0 when malformed (field number 0 or beyond 2^29-1). */
 static int read_tag(Reader *r, uint32_t *field, int *wire_type)
 {
     uint64_t tag;
-    if (!read_varint(r, &tag) || tag > 0xffffffffu || (tag >> 3) == 0)
+    if (!read_varint32(r, &tag) || tag > 0xffffffffu || (tag >> 3) == 0)
         return 0;
     *field = (uint32_t)(tag >> 3);
     *wire_type = (int)(tag & 7);
@@ -81,7 +88,7 @@ static int read_tag(Reader *r, uint32_t *field, int *wire_type)
 static int read_len(Reader *r, Reader *sub)
 {
     uint64_t n;
-    if (!read_varint(r, &n) || n > (uint64_t)(r->end - r->p))
+    if (!read_varint32(r, &n) || n > (uint64_t)(r->end - r->p))
         return 0;
     sub->p = r->p;
     sub->end = r->p + n;
