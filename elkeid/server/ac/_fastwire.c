@@ -5,17 +5,17 @@
  * where records is a list of (data_type, timestamp or now, {field: value}) and
  * host is (hostname, version, product, intranet_ipv4, extranet_ipv4,
  * intranet_ipv6, extranet_ipv6) -- the same values the protobuf path
- * (_servicer.py) produces. It exists because turning protobuf maps into dicts
+ * (_decode.py) produces. It exists because turning protobuf maps into dicts
  * was most of the event loop's time under load.
  *
  * It only takes the plain, well-formed case. Anything else -- truncation,
- * groups, a known field with an unexpected wire type, invalid UTF-8, a record
- * carrying its payload twice, a map entry with fields other than one key and one value
- * -- makes it return None, and the caller decodes
- * the message with protobuf, which defines the behaviour (clear refusal, or an
- * undecodable payload kept base64-encoded). So the two paths can only differ
- * in speed, which tests/unit/server/ac/test_fastwire.py checks on mutated
- * messages.
+ * groups, a known field with an unexpected wire type, a tag or length longer
+ * than five bytes, invalid UTF-8, a record carrying its payload twice, a map
+ * entry with fields other than one key and one value -- makes it return None,
+ * and the caller decodes the message with protobuf, which defines the
+ * behaviour (clear refusal, or an undecodable payload kept base64-encoded).
+ * So the two paths can only differ in speed, which
+ * tests/unit/server/ac/test_decode.py checks, on mutated messages too.
  *
  * Field names repeat in every record, so they come from a small cache of
  * interned strings: no allocation, and their hash is already computed when the
