@@ -104,18 +104,16 @@ static int skip_field(Reader *r, int wire_type)
     switch (wire_type) {
     case WT_VARINT:
         return read_varint(r, &ignored);
-    case WT_I64:
-        if (r->end - r->p < 8)
-            return 0;
-        r->p += 8;
-        return 1;
     case WT_LEN:
         return read_len(r, &sub);
-    case WT_I32:
-        if (r->end - r->p < 4)
+    case WT_I64:
+    case WT_I32: {
+        Py_ssize_t size = wire_type == WT_I64 ? 8 : 4;
+        if (r->end - r->p < size)
             return 0;
-        r->p += 4;
+        r->p += size;
         return 1;
+    }
     default: /* groups (3, 4) and the undefined 6, 7 */
         return 0;
     }

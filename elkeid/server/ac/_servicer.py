@@ -76,7 +76,8 @@ class TransferServicer:
         self.presence = AgentPresence(store, hub, server_id)
         if not FAST_DECODER:
             log.warning("agent messages are decoded by protobuf alone (the C decoder is not built, or %s=protobuf): "
-                        "about a quarter less ingest capacity; `make setup` builds it", DECODER_ENV)  # fmt: skip
+                        "about a fifth less ingest capacity (docs/benchmarks.md); `make setup` builds it",
+                        DECODER_ENV)  # fmt: skip
 
     async def Transfer(self, request_iterator, context: grpc.aio.ServicerContext):  # noqa: N802 - gRPC name
         ident = await authenticate(context, self.store)
