@@ -10,6 +10,8 @@ remembered answer on disk (:mod:`._discovery_memory`).
 
 from __future__ import annotations
 
+from elkeid.config import HostPort
+
 SERVICE = "hids_svr_grpc"
 #: Addresses asked for, and at most remembered.
 COUNT = 5
@@ -29,7 +31,7 @@ def address(ip: object, port: object) -> str | None:
         return None
     if not 0 < port < 65536:
         return None
-    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+    return str(HostPort(ip, port))
 
 
 def parse_detail(body: object) -> list[str]:

@@ -29,6 +29,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from elkeid.config import ConfigError, parse_host_port
 from elkeid.pki import write_private
 
 from ._discovery_answer import COUNT, address
@@ -85,13 +86,12 @@ def _read(path: Path) -> bytes | None:
 def _checked_address(path: Path, text: object) -> str:
     if not isinstance(text, str):
         raise DiscoveryMemoryError(f"{path}: address {text!r} is not a string")
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else ""
-    else:
-        host, _, port = text.rpartition(":")
+    try:
+        parsed = parse_host_port(text, setting=str(path))
+    except ConfigError:
+        parsed = None
     # The text must be exactly what a discovery answer for (host, port) becomes.
-    if not (port.isascii() and port.isdigit()) or address(host, int(port[:6])) != text:
+    if parsed is None or address(parsed.host, parsed.port) != text:
         raise DiscoveryMemoryError(f"{path}: {text[:80]!r} is not a HOST:PORT a discovery answer could name")
     return text
 
