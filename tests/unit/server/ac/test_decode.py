@@ -8,6 +8,8 @@ import sys
 import pytest
 from google.protobuf.message import DecodeError
 
+from elkeid.agent._wire import _varint as varint
+from elkeid.agent._wire import encode_record
 from elkeid.bench._loadgen import SAMPLE_FIELDS
 from elkeid.proto import transfer_pb2
 from elkeid.server.ac import RAW_PAYLOAD_FIELD
@@ -15,16 +17,6 @@ from elkeid.server.ac import _fastwire as fastwire  # built by `make setup`: fai
 from elkeid.server.ac._decode import FAST_DECODER, decode_message
 
 NOW = 1_790_000_000
-
-
-def varint(n: int) -> bytes:
-    n &= (1 << 64) - 1
-    out = bytearray()
-    while True:
-        b, n = n & 0x7F, n >> 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 def tag(field: int, wire_type: int) -> bytes:
@@ -40,7 +32,8 @@ def entry(key: bytes | None, value: bytes | None, extra: bytes = b"") -> bytes:
 
 
 def record(data_type: int, timestamp: int, payload: bytes) -> bytes:
-    return ld(1, tag(1, 0) + varint(data_type) + tag(2, 0) + varint(timestamp) + ld(3, payload))
+    """One PackagedData record, encoded as the agent encodes it."""
+    return ld(1, encode_record(data_type, timestamp, payload))
 
 
 def packaged(records: list[bytes], agent_id: str = "agent-1", seq: int = 7, **host) -> bytes:
