@@ -181,7 +181,7 @@ class AgentProcess:
     def start(self, server: ServerProcess | None = None, token: str | None = None, *extra: str) -> "AgentProcess":
         args = [sys.executable, "-m", "elkeid", "agent", "--data-dir", str(self.data_dir), *extra]
         if server is not None and token is not None:
-            # --token=T: a token may begin with "-", which argparse would take for an option.
+            # --token=T reads any token, even one made before tokens stopped beginning with "-".
             args += ["--server", server.url, f"--token={token}", "--ca-sha256", server.ca_sha256]
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(

@@ -58,6 +58,14 @@ def _agent_dict(a: Agent) -> dict[str, Any]:
     }
 
 
+def _command_line_token() -> str:
+    """A new enrollment token (24 random bytes, URL-safe base64) that never begins with "-": it is
+    typed as ``elkeid agent --token TOKEN``, where argparse would take "-..." for an option."""
+    while (token := secrets.token_urlsafe(24)).startswith("-"):
+        pass
+    return token
+
+
 def _held_by(server_id: str) -> tuple:
     """The condition "``server_id`` holds the agent's stream, or no server claims it" (none for no id)."""
     return (or_(Agent.server_id == server_id, Agent.server_id.is_(None)),) if server_id else ()
@@ -162,7 +170,7 @@ class Store(UserAdmin, AgentQueries, TaskStore, ComponentStore, AuditLog, Ingest
 
     # --- enrollment ----------------------------------------------------------------
     def create_enroll_token(self, ttl: float, *, created_by: str = "", note: str = "") -> tuple[str, float]:
-        token = secrets.token_urlsafe(24)
+        token = _command_line_token()
         now = time.time()
         with self.session() as s, s.begin():
             s.add(EnrollToken(token_hash=hash_token(token), created_at=now, expires_at=now + ttl,

@@ -35,3 +35,15 @@ def test_enrollment_token_is_single_use(db_url):
     assert store.certificate_status("01") == ("a1", False)
     assert store.certificate_status("02") == (None, True)
     store.close()
+
+
+def test_enrollment_tokens_never_begin_with_a_dash(db_url, monkeypatch):
+    # `elkeid agent --token TOKEN`: argparse takes "-..." for an option (1 token in 64 did).
+    import secrets
+
+    draws = iter(["-starts-like-an-option", "_fine-token"])
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n: next(draws))
+    store = Store(db_url)
+    token, _ = store.create_enroll_token(60)
+    store.close()
+    assert token == "_fine-token"
